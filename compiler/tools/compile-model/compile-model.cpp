@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
   switch (emit) {
   case EmitKind::FDGraph:
     (*module)->print(out.os(), mlir::OpPrintingFlags().enableDebugInfo(
-                                   printLocations, /*prettyForm=*/false));
+                                   printLocations, /*prettyForm=*/false).useLocalScope(printLocations));
     out.os() << "\n";
     break;
   }

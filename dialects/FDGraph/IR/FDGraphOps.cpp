@@ -135,7 +135,7 @@ LogicalResult WeightOp::verify() {
   for (NamedAttribute entry : storage) {
     auto ref = dyn_cast<TensorRefAttr>(entry.getValue());
     if (!ref)
-      return emitOpError() << "expects storage entry '" << entry.getName()
+      return emitOpError() << "expects storage entry '" << entry.getName().getValue()
                            << "' to be a #fdgraph.tensor";
     if (!ref.isPerExpert())
       continue;
@@ -209,7 +209,7 @@ LogicalResult WeightOp::verify() {
   }
   for (NamedAttribute entry : storage)
     if (!llvm::is_contained(allowed, entry.getName().getValue()))
-      return emitOpError() << "expects no storage entry '" << entry.getName()
+      return emitOpError() << "expects no storage entry '" << entry.getName().getValue()
                            << "' for scheme "
                            << stringifyQuantScheme(quant->getScheme());
 

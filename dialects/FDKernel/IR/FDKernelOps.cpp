@@ -16,9 +16,10 @@ static constexpr int64_t kWaveSize = 32;
 static constexpr int64_t kMaxBlockThreads = 1024;
 
 LogicalResult BufferOp::verify() {
-  if (getSize() <= 0)
+  // I64Attr getters are unsigned; read them signed so negatives are caught.
+  if (static_cast<int64_t>(getSize()) <= 0)
     return emitOpError("expects a positive size");
-  if (getOffset() < 0)
+  if (static_cast<int64_t>(getOffset()) < 0)
     return emitOpError("expects a non-negative offset");
   if (getKind() != BufferKind::arena && getOffset() != 0)
     return emitOpError("expects offset 0 outside the arena");
@@ -35,7 +36,7 @@ LogicalResult LaunchOp::verify() {
                          << name << "'";
   for (NamedAttribute p : getParams())
     if (!isa<IntegerAttr, BoolAttr>(p.getValue()))
-      return emitOpError() << "expects template parameter '" << p.getName()
+      return emitOpError() << "expects template parameter '" << p.getName().getValue()
                            << "' to be an integer or bool";
   if (getGrid().size() != 3 || getBlock().size() != 3)
     return emitOpError("expects 3-D grid and block");
