@@ -15,12 +15,15 @@ namespace fd::import {
 inline llvm::Error makeError(const std::string &file, const std::string &what,
                              const std::string &problem) {
   std::string msg = file;
-  if (!what.empty())
+  if (!what.empty()) {
     msg += ": " + what;
+  }
   msg += ": " + problem;
-  for (char &c : msg)
-    if (c == '\n' || c == '\r')
+  for (char &c : msg) {
+    if (c == '\n' || c == '\r') {
       c = ' ';
+    }
+  }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 

@@ -33,8 +33,9 @@ struct ImportError {
 
 std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
+  for (size_t i = 0; i < shape.size(); ++i) {
     s += (i ? ", " : "") + std::to_string(shape[i]);
+  }
   return s + "]";
 }
 
@@ -60,27 +61,36 @@ private:
                ? ckpt_.shards().front().path
                : index.string();
   }
-  bool has(const std::string &name) const { return ckpt_.find(name).has_value(); }
+  bool has(const std::string &name) const {
+    return ckpt_.find(name).has_value();
+  }
   Checkpoint::Ref get(const std::string &name) {
     std::optional<Checkpoint::Ref> r = ckpt_.find(name);
-    if (!r)
+    if (!r) {
       throw ImportError{missingFile(), "tensor '" + name + "'",
                         "missing from the checkpoint"};
+    }
     consumed_.insert(name);
     return *r;
   }
-  [[noreturn]] void tensorError(const Checkpoint::Ref &r, const std::string &msg) {
-    throw ImportError{ckpt_.shards()[r.shard].path, "tensor '" + r.info->name + "'",
-                      msg};
+  [[noreturn]] void tensorError(const Checkpoint::Ref &r,
+                                const std::string &msg) {
+    throw ImportError{ckpt_.shards()[r.shard].path,
+                      "tensor '" + r.info->name + "'", msg};
   }
   Type elementType(const Checkpoint::Ref &r) {
     switch (r.info->dtype) {
-    case DType::BF16: return b_.getBF16Type();
-    case DType::F16: return b_.getF16Type();
-    case DType::F32: return b_.getF32Type();
-    case DType::I32: return b_.getIntegerType(32);
+    case DType::BF16:
+      return b_.getBF16Type();
+    case DType::F16:
+      return b_.getF16Type();
+    case DType::F32:
+      return b_.getF32Type();
+    case DType::I32:
+      return b_.getIntegerType(32);
     default:
-      tensorError(r, std::string("unsupported dtype ") + dtypeName(r.info->dtype) +
+      tensorError(r, std::string("unsupported dtype ") +
+                         dtypeName(r.info->dtype) +
                          " here (expected BF16, F16, F32 or I32)");
     }
   }
@@ -97,15 +107,18 @@ private:
     for (const std::string &n : names) {
       Checkpoint::Ref r = get(n);
       Type t = elementType(r);
-      if (wantFloat != isa<FloatType>(t))
+      if (wantFloat != isa<FloatType>(t)) {
         tensorError(r, std::string("dtype ") + dtypeName(r.info->dtype) +
                            (wantFloat ? " is not a float type"
                                       : " is not I32 (packed int4/int8)"));
-      if (llvm::ArrayRef<int64_t>(r.info->shape) != shape)
+      }
+      if (llvm::ArrayRef<int64_t>(r.info->shape) != shape) {
         tensorError(r, "expected shape " + shapeStr(shape) + why + ", got " +
                            shapeStr(r.info->shape));
-      if (elem && t != elem)
+      }
+      if (elem && t != elem) {
         tensorError(r, "dtype differs from the other experts'");
+      }
       elem = t;
       files.push_back(static_cast<int32_t>(r.shard));
     }
@@ -115,7 +128,8 @@ private:
 
   Location tensorLoc(const std::string &name) {
     std::optional<Checkpoint::Ref> r = ckpt_.find(name);
-    StringRef file = r ? StringRef(ckpt_.shards()[r->shard].file) : "checkpoint";
+    StringRef file =
+        r ? StringRef(ckpt_.shards()[r->shard].file) : "checkpoint";
     return NameLoc::get(b_.getStringAttr(name),
                         FileLineColLoc::get(&ctx_, file, 0, 0));
   }
@@ -125,16 +139,19 @@ private:
   }
 
   // Weights ----------------------------------------------------------------
-  std::string full(const std::string &rel) const { return cfg_.weightPrefix + rel; }
+  std::string full(const std::string &rel) const {
+    return cfg_.weightPrefix + rel;
+  }
 
   FlatSymbolRefAttr plainWeight(const std::string &sym, const std::string &name,
                                 llvm::ArrayRef<int64_t> shape) {
     fdg::TensorRefAttr ref = storage({name}, name, shape, true, "");
     OpBuilder::InsertionGuard g(b_);
     b_.setInsertionPoint(forward_);
-    fdg::WeightOp::create(b_, tensorLoc(name), sym,
-                             RankedTensorType::get(shape, ref.getType().getElementType()),
-                             fdg::QuantAttr(), b_.getDictionaryAttr(b_.getNamedAttr("weight", ref)));
+    fdg::WeightOp::create(
+        b_, tensorLoc(name), sym,
+        RankedTensorType::get(shape, ref.getType().getElementType()),
+        fdg::QuantAttr(), b_.getDictionaryAttr(b_.getNamedAttr("weight", ref)));
     return FlatSymbolRefAttr::get(&ctx_, sym);
   }
 
@@ -151,7 +168,8 @@ private:
 
   // Graph ------------------------------------------------------------------
   RankedTensorType act(int64_t features) {
-    return RankedTensorType::get({ShapedType::kDynamic, features}, b_.getF32Type());
+    return RankedTensorType::get({ShapedType::kDynamic, features},
+                                 b_.getF32Type());
   }
   Value linear(Location loc, Value x, const WeightRef &w, int64_t n) {
     return fdg::LinearOp::create(b_, loc, act(n), x, w.sym, w.quant);
@@ -159,8 +177,8 @@ private:
   Value rmsNorm(Value x, const std::string &tensor, const std::string &sym) {
     FlatSymbolRefAttr w = plainWeight(sym, tensor, {cfg_.hiddenSize});
     return fdg::RMSNormOp::create(b_, tensorLoc(tensor), x.getType(), x, w,
-                                     b_.getF64FloatAttr(cfg_.rmsNormEps),
-                                     b_.getBoolAttr(cfg_.zeroCenteredNorms));
+                                  b_.getF64FloatAttr(cfg_.rmsNormEps),
+                                  b_.getBoolAttr(cfg_.zeroCenteredNorms));
   }
   Value gatedDeltaNet(int64_t layer, Value x);
   Value attention(int64_t layer, Value x);
@@ -191,24 +209,33 @@ WeightRef Importer::linearWeight(const std::string &sym,
   bool explicitRule = false;
   std::string rule;
   LinearQuant lq = cfg_.quant.lookup(first, explicitRule, rule);
-  if (explicitRule && quantized && !lq.quantized())
+  if (explicitRule && quantized && !lq.quantized()) {
     throw ImportError{cfg_.configPath, rule,
-                      "says '" + first + "' is unquantized but the checkpoint "
-                      "stores '" + first + (gptqPacked ? ".qweight" : ".weight_packed") + "'"};
-  if (explicitRule && plain && !quantized && lq.quantized())
+                      "says '" + first +
+                          "' is unquantized but the checkpoint "
+                          "stores '" +
+                          first + (gptqPacked ? ".qweight" : ".weight_packed") +
+                          "'"};
+  }
+  if (explicitRule && plain && !quantized && lq.quantized()) {
     throw ImportError{cfg_.configPath, rule,
                       "says '" + first + "' is quantized to " +
-                          std::to_string(lq.bits) + " bits but the checkpoint "
-                          "stores a plain '" + first + ".weight'"};
+                          std::to_string(lq.bits) +
+                          " bits but the checkpoint "
+                          "stores a plain '" +
+                          first + ".weight'"};
+  }
 
   llvm::SmallVector<int64_t> prefix;
-  if (modules.size() > 1 || pattern.find("{e}") != std::string::npos)
+  if (modules.size() > 1 || pattern.find("{e}") != std::string::npos) {
     prefix.push_back(static_cast<int64_t>(modules.size()));
+  }
   auto names = [&](const std::string &suffix) {
     std::vector<std::string> out;
     out.reserve(modules.size());
-    for (const std::string &m : modules)
+    for (const std::string &m : modules) {
       out.push_back(m + "." + suffix);
+    }
     return out;
   };
   auto emit = [&](Type elem, fdg::QuantAttr quant, DictionaryAttr store) {
@@ -217,43 +244,51 @@ WeightRef Importer::linearWeight(const std::string &sym,
     shape.push_back(k);
     OpBuilder::InsertionGuard g(b_);
     b_.setInsertionPoint(forward_);
-    fdg::WeightOp::create(b_, tensorLoc(first + (gptqPacked ? ".qweight"
-                                                : ctPacked ? ".weight_packed"
-                                                           : ".weight")),
-                             sym, RankedTensorType::get(shape, elem), quant, store);
+    fdg::WeightOp::create(b_,
+                          tensorLoc(first + (gptqPacked ? ".qweight"
+                                             : ctPacked ? ".weight_packed"
+                                                        : ".weight")),
+                          sym, RankedTensorType::get(shape, elem), quant,
+                          store);
     return WeightRef{FlatSymbolRefAttr::get(&ctx_, sym), quant};
   };
 
   if (!quantized) {
-    if (!plain)
+    if (!plain) {
       get(first + ".weight"); // reports the missing tensor
-    fdg::TensorRefAttr w =
-        storage(names("weight"), pattern + ".weight", {n, k}, true, " ([N, K])");
+    }
+    fdg::TensorRefAttr w = storage(names("weight"), pattern + ".weight", {n, k},
+                                   true, " ([N, K])");
     return emit(w.getType().getElementType(), fdg::QuantAttr(),
                 b_.getDictionaryAttr(b_.getNamedAttr("weight", w)));
   }
 
-  QuantMethod want = gptqPacked ? QuantMethod::GPTQ : QuantMethod::CompressedTensors;
+  QuantMethod want =
+      gptqPacked ? QuantMethod::GPTQ : QuantMethod::CompressedTensors;
   bool methodOk = gptqPacked ? (cfg_.quant.method == QuantMethod::GPTQ ||
                                 cfg_.quant.method == QuantMethod::AutoRound)
                              : cfg_.quant.method == want;
-  if (!methodOk)
+  if (!methodOk) {
     throw ImportError{cfg_.configPath, "quantization_config",
                       std::string(cfg_.quant.method == QuantMethod::None
                                       ? "absent"
                                       : "names another method") +
                           " but '" + first + "' is stored packed (" +
                           (gptqPacked ? "qweight" : "weight_packed") + ")"};
-  if (!lq.quantized()) // unlisted module that the defaults exclude
+  }
+  if (!lq.quantized()) { // unlisted module that the defaults exclude
     lq = cfg_.quant.defaults;
+  }
   int64_t pack = 32 / lq.bits;
   int64_t group = lq.groupSize == -1 ? k : lq.groupSize;
   std::string dims = " (N=" + std::to_string(n) + ", K=" + std::to_string(k) +
                      ", bits " + std::to_string(lq.bits) + ", group size " +
                      std::to_string(group) + ")";
-  if (k % group != 0 || k % pack != 0 || n % pack != 0)
+  if (k % group != 0 || k % pack != 0 || n % pack != 0) {
     throw ImportError{missingFile(), "tensor '" + first + "'",
-                      "K or N not divisible by the packing or group size" + dims};
+                      "K or N not divisible by the packing or group size" +
+                          dims};
+  }
   fdg::QuantScheme scheme = cfg_.quant.method == QuantMethod::AutoRound
                                 ? fdg::QuantScheme::autoround
                             : cfg_.quant.method == QuantMethod::GPTQ
@@ -263,38 +298,49 @@ WeightRef Importer::linearWeight(const std::string &sym,
   Type scaleType;
   bool zeroPoints;
   if (gptqPacked) {
-    auto qw = storage(names("qweight"), pattern + ".qweight", {k / pack, n}, false, dims);
-    auto sc = storage(names("scales"), pattern + ".scales", {k / group, n}, true, dims);
-    auto qz = storage(names("qzeros"), pattern + ".qzeros", {k / group, n / pack}, false, dims);
+    auto qw = storage(names("qweight"), pattern + ".qweight", {k / pack, n},
+                      false, dims);
+    auto sc = storage(names("scales"), pattern + ".scales", {k / group, n},
+                      true, dims);
+    auto qz = storage(names("qzeros"), pattern + ".qzeros",
+                      {k / group, n / pack}, false, dims);
     entries = {b_.getNamedAttr("qweight", qw), b_.getNamedAttr("scales", sc),
                b_.getNamedAttr("qzeros", qz)};
     scaleType = sc.getType().getElementType();
     zeroPoints = true;
     // GPTQ stores g_idx even without act-order; it must be the identity
     // grouping, which the shape check cannot see, so only its shape is checked.
-    if (has(first + ".g_idx"))
+    if (has(first + ".g_idx")) {
       for (const std::string &m : modules) {
         Checkpoint::Ref r = get(m + ".g_idx");
-        if (r.info->shape != std::vector<int64_t>{k})
+        if (r.info->shape != std::vector<int64_t>{k}) {
           tensorError(r, "expected shape [" + std::to_string(k) + "]");
+        }
       }
+    }
   } else {
-    auto wp = storage(names("weight_packed"), pattern + ".weight_packed", {n, k / pack}, false, dims);
-    auto ws = storage(names("weight_scale"), pattern + ".weight_scale", {n, k / group}, true, dims);
-    entries = {b_.getNamedAttr("weight_packed", wp), b_.getNamedAttr("weight_scale", ws)};
+    auto wp = storage(names("weight_packed"), pattern + ".weight_packed",
+                      {n, k / pack}, false, dims);
+    auto ws = storage(names("weight_scale"), pattern + ".weight_scale",
+                      {n, k / group}, true, dims);
+    entries = {b_.getNamedAttr("weight_packed", wp),
+               b_.getNamedAttr("weight_scale", ws)};
     scaleType = ws.getType().getElementType();
     zeroPoints = !lq.symmetric;
-    if (zeroPoints)
+    if (zeroPoints) {
       entries.push_back(b_.getNamedAttr(
           "weight_zero_point",
           storage(names("weight_zero_point"), pattern + ".weight_zero_point",
                   {n / pack, k / group}, false, dims)));
-    if (has(first + ".weight_shape"))
+    }
+    if (has(first + ".weight_shape")) {
       for (const std::string &m : modules) {
         Checkpoint::Ref r = get(m + ".weight_shape");
-        if (r.info->shape != std::vector<int64_t>{2})
+        if (r.info->shape != std::vector<int64_t>{2}) {
           tensorError(r, "expected shape [2]");
+        }
       }
+    }
   }
   auto quant = fdg::QuantAttr::get(&ctx_, scheme, lq.bits, lq.groupSize,
                                    lq.symmetric, zeroPoints);
@@ -307,8 +353,9 @@ WeightRef Importer::expertWeight(int64_t layer, const std::string &proj,
   std::string sym = "layers." + std::to_string(layer) + ".mlp.experts." + proj;
   if (!fusedExperts_) {
     std::vector<std::string> modules;
-    for (int64_t e = 0; e < cfg_.numExperts; ++e)
+    for (int64_t e = 0; e < cfg_.numExperts; ++e) {
       modules.push_back(base + std::to_string(e) + "." + proj);
+    }
     return linearWeight(sym, modules, base + "{e}." + proj, n, k);
   }
   // transformers 5 keeps [E, N, K] parameters without a ".weight" suffix.
@@ -338,10 +385,11 @@ Value Importer::gatedDeltaNet(int64_t layer, Value x) {
                                        {qkvDim, 1, cfg_.linearConvKernel});
   FlatSymbolRefAttr alog = plainWeight(p + "A_log", full(p + "A_log"), {hv});
   FlatSymbolRefAttr dt = plainWeight(p + "dt_bias", full(p + "dt_bias"), {hv});
-  FlatSymbolRefAttr norm = plainWeight(p + "norm", full(p + "norm.weight"), {dv});
-  Value o = fdg::GatedDeltaNetOp::create(b_, 
-      fieldLoc("layer_types[" + std::to_string(layer) + "]"), act(hv * dv), qkv,
-      z, bv, av, conv, alog, dt, norm, b_.getI64IntegerAttr(layer),
+  FlatSymbolRefAttr norm =
+      plainWeight(p + "norm", full(p + "norm.weight"), {dv});
+  Value o = fdg::GatedDeltaNetOp::create(
+      b_, fieldLoc("layer_types[" + std::to_string(layer) + "]"), act(hv * dv),
+      qkv, z, bv, av, conv, alog, dt, norm, b_.getI64IntegerAttr(layer),
       b_.getI64IntegerAttr(hk), b_.getI64IntegerAttr(hv),
       b_.getI64IntegerAttr(dk), b_.getI64IntegerAttr(dv),
       b_.getI64IntegerAttr(cfg_.linearConvKernel),
@@ -364,11 +412,13 @@ Value Importer::attention(int64_t layer, Value x) {
   Value q = linear(tensorLoc(full(p + "q_proj")), x, wq, qDim);
   Value k = linear(tensorLoc(full(p + "k_proj")), x, wk, hkv * d);
   Value v = linear(tensorLoc(full(p + "v_proj")), x, wv, hkv * d);
-  FlatSymbolRefAttr qn = plainWeight(p + "q_norm", full(p + "q_norm.weight"), {d});
-  FlatSymbolRefAttr kn = plainWeight(p + "k_norm", full(p + "k_norm.weight"), {d});
-  Value o = fdg::GatedAttentionOp::create(b_, 
-      fieldLoc("layer_types[" + std::to_string(layer) + "]"), act(hq * d), q, k,
-      v, qn, kn, b_.getI64IntegerAttr(layer), b_.getI64IntegerAttr(hq),
+  FlatSymbolRefAttr qn =
+      plainWeight(p + "q_norm", full(p + "q_norm.weight"), {d});
+  FlatSymbolRefAttr kn =
+      plainWeight(p + "k_norm", full(p + "k_norm.weight"), {d});
+  Value o = fdg::GatedAttentionOp::create(
+      b_, fieldLoc("layer_types[" + std::to_string(layer) + "]"), act(hq * d),
+      q, k, v, qn, kn, b_.getI64IntegerAttr(layer), b_.getI64IntegerAttr(hq),
       b_.getI64IntegerAttr(hkv), b_.getI64IntegerAttr(d),
       b_.getI64IntegerAttr(cfg_.rotaryDim), b_.getF64FloatAttr(cfg_.ropeTheta),
       b_.getBoolAttr(cfg_.attnOutputGate), b_.getF64FloatAttr(cfg_.rmsNormEps),
@@ -379,8 +429,10 @@ Value Importer::attention(int64_t layer, Value x) {
 
 Value Importer::moe(int64_t layer, Value x) {
   std::string p = "layers." + std::to_string(layer) + ".mlp.";
-  int64_t h = cfg_.hiddenSize, e = cfg_.numExperts, inter = cfg_.moeIntermediate;
-  WeightRef router = linearWeight(p + "gate", {full(p + "gate")}, full(p + "gate"), e, h);
+  int64_t h = cfg_.hiddenSize, e = cfg_.numExperts,
+          inter = cfg_.moeIntermediate;
+  WeightRef router =
+      linearWeight(p + "gate", {full(p + "gate")}, full(p + "gate"), e, h);
   std::string probe = full(p + "experts.0.gate_proj");
   fusedExperts_ = !has(probe + ".weight") && !has(probe + ".qweight") &&
                   !has(probe + ".weight_packed") &&
@@ -388,7 +440,8 @@ Value Importer::moe(int64_t layer, Value x) {
   NamedAttrList attrs;
   attrs.set("router", router.sym);
   if (fusedExperts_) {
-    attrs.set("experts_gate_up", expertWeight(layer, "gate_up_proj", 2 * inter, h).sym);
+    attrs.set("experts_gate_up",
+              expertWeight(layer, "gate_up_proj", 2 * inter, h).sym);
   } else {
     attrs.set("experts_gate", expertWeight(layer, "gate_proj", inter, h).sym);
     attrs.set("experts_up", expertWeight(layer, "up_proj", inter, h).sym);
@@ -397,7 +450,8 @@ Value Importer::moe(int64_t layer, Value x) {
   if (cfg_.sharedIntermediate > 0) {
     int64_t si = cfg_.sharedIntermediate;
     auto lin = [&](const std::string &name, int64_t n, int64_t kdim) {
-      return linearWeight(p + name, {full(p + name)}, full(p + name), n, kdim).sym;
+      return linearWeight(p + name, {full(p + name)}, full(p + name), n, kdim)
+          .sym;
     };
     attrs.set("shared_gate", lin("shared_expert.gate_proj", si, h));
     attrs.set("shared_up", lin("shared_expert.up_proj", si, h));
@@ -408,23 +462,27 @@ Value Importer::moe(int64_t layer, Value x) {
   attrs.set("top_k", b_.getI64IntegerAttr(cfg_.topK));
   attrs.set("norm_topk_prob", b_.getBoolAttr(cfg_.normTopkProb));
   return fdg::MoEOp::create(b_, tensorLoc(full(p + "gate.weight")),
-                               TypeRange{x.getType()}, ValueRange{x},
-                               attrs.getAttrs());
+                            TypeRange{x.getType()}, ValueRange{x},
+                            attrs.getAttrs());
 }
 
 OwningOpRef<ModuleOp> Importer::run() {
   module_ = ModuleOp::create(FileLineColLoc::get(&ctx_, cfg_.configPath, 0, 0));
   llvm::SmallVector<Attribute> shardNames;
-  for (const Shard &s : ckpt_.shards())
+  for (const Shard &s : ckpt_.shards()) {
     shardNames.push_back(b_.getStringAttr(s.file));
-  module_->getOperation()->setAttr(fdg::kShardsAttrName, b_.getArrayAttr(shardNames));
+  }
+  module_->getOperation()->setAttr(fdg::kShardsAttrName,
+                                   b_.getArrayAttr(shardNames));
 
   int64_t h = cfg_.hiddenSize, vocab = cfg_.vocabSize;
   auto i32 = b_.getIntegerType(32);
-  auto fnType = b_.getFunctionType({RankedTensorType::get({ShapedType::kDynamic}, i32)},
-                                   {RankedTensorType::get({}, i32)});
+  auto fnType =
+      b_.getFunctionType({RankedTensorType::get({ShapedType::kDynamic}, i32)},
+                         {RankedTensorType::get({}, i32)});
   b_.setInsertionPointToEnd(module_->getBody());
-  auto fn = func::FuncOp::create(b_, fieldLoc("architectures"), "forward", fnType);
+  auto fn =
+      func::FuncOp::create(b_, fieldLoc("architectures"), "forward", fnType);
   forward_ = fn;
   Block *body = fn.addEntryBlock();
   b_.setInsertionPointToStart(body);
@@ -432,12 +490,14 @@ OwningOpRef<ModuleOp> Importer::run() {
   std::string embedName = full("embed_tokens.weight");
   FlatSymbolRefAttr embed = plainWeight("embed_tokens", embedName, {vocab, h});
   Value hidden = fdg::EmbedOp::create(b_, tensorLoc(embedName), act(h),
-                                         body->getArgument(0), embed);
+                                      body->getArgument(0), embed);
   for (int64_t l = 0; l < cfg_.numLayers; ++l) {
     std::string p = "layers." + std::to_string(l) + ".";
-    Value x = rmsNorm(hidden, full(p + "input_layernorm.weight"), p + "input_layernorm");
-    Value y = cfg_.layerTypes[l] == LayerKind::LinearAttention ? gatedDeltaNet(l, x)
-                                                              : attention(l, x);
+    Value x = rmsNorm(hidden, full(p + "input_layernorm.weight"),
+                      p + "input_layernorm");
+    Value y = cfg_.layerTypes[l] == LayerKind::LinearAttention
+                  ? gatedDeltaNet(l, x)
+                  : attention(l, x);
     hidden = fdg::AddOp::create(b_, y.getLoc(), hidden, y);
     Value x2 = rmsNorm(hidden, full(p + "post_attention_layernorm.weight"),
                        p + "post_attention_layernorm");
@@ -446,15 +506,17 @@ OwningOpRef<ModuleOp> Importer::run() {
   }
   hidden = rmsNorm(hidden, full("norm.weight"), "norm");
   WeightRef head;
-  if (has("lm_head.weight") || has("lm_head.qweight") || has("lm_head.weight_packed") ||
-      !cfg_.tieWordEmbeddings)
+  if (has("lm_head.weight") || has("lm_head.qweight") ||
+      has("lm_head.weight_packed") || !cfg_.tieWordEmbeddings) {
     head = linearWeight("lm_head", {"lm_head"}, "lm_head", vocab, h);
-  else
+  } else {
     head = WeightRef{embed, fdg::QuantAttr()};
-  Value logits = fdg::LMHeadOp::create(b_, tensorLoc("lm_head.weight"), act(vocab),
-                                          hidden, head.sym, head.quant);
-  Value token = fdg::SampleOp::create(b_, logits.getLoc(), RankedTensorType::get({}, i32),
-                                         logits);
+  }
+  Value logits =
+      fdg::LMHeadOp::create(b_, tensorLoc("lm_head.weight"), act(vocab), hidden,
+                            head.sym, head.quant);
+  Value token = fdg::SampleOp::create(b_, logits.getLoc(),
+                                      RankedTensorType::get({}, i32), logits);
   func::ReturnOp::create(b_, token.getLoc(), token);
 
   // Everything in the checkpoint must be accounted for: an unknown tensor
@@ -463,8 +525,9 @@ OwningOpRef<ModuleOp> Importer::run() {
   std::vector<llvm::StringRef> names = ckpt_.tensorNames();
   std::sort(names.begin(), names.end());
   for (llvm::StringRef n : names) {
-    if (consumed_.contains(n))
+    if (consumed_.contains(n)) {
       continue;
+    }
     if (n.starts_with("mtp.") || n.starts_with("model.mtp.")) {
       ++mtp;
       continue;
@@ -476,7 +539,8 @@ OwningOpRef<ModuleOp> Importer::run() {
     std::optional<Checkpoint::Ref> r = ckpt_.find(n);
     throw ImportError{ckpt_.shards()[r->shard].path, "tensor '" + n.str() + "'",
                       std::string("unexpected tensor: not part of the ") +
-                          familyName(cfg_.family) + " text model this config describes"};
+                          familyName(cfg_.family) +
+                          " text model this config describes"};
   }
   module_->getOperation()->setAttr(
       "fdgraph.model",
@@ -488,9 +552,11 @@ OwningOpRef<ModuleOp> Importer::run() {
           b_.getNamedAttr("num_layers", b_.getI64IntegerAttr(cfg_.numLayers)),
           b_.getNamedAttr("max_position_embeddings",
                           b_.getI64IntegerAttr(cfg_.maxPositionEmbeddings)),
-          b_.getNamedAttr("tie_word_embeddings", b_.getBoolAttr(cfg_.tieWordEmbeddings)),
+          b_.getNamedAttr("tie_word_embeddings",
+                          b_.getBoolAttr(cfg_.tieWordEmbeddings)),
           b_.getNamedAttr("skipped_mtp_tensors", b_.getI64IntegerAttr(mtp)),
-          b_.getNamedAttr("skipped_vision_tensors", b_.getI64IntegerAttr(vision)),
+          b_.getNamedAttr("skipped_vision_tensors",
+                          b_.getI64IntegerAttr(vision)),
       }));
   return std::move(module_);
 }
@@ -501,11 +567,13 @@ llvm::Expected<OwningOpRef<ModuleOp>> importCheckpoint(MLIRContext &context,
                                                        const std::string &dir) {
   context.loadDialect<fdg::FDGraphDialect, func::FuncDialect>();
   llvm::Expected<ModelConfig> cfg = parseModelConfig(dir);
-  if (!cfg)
+  if (!cfg) {
     return cfg.takeError();
+  }
   llvm::Expected<Checkpoint> ckpt = Checkpoint::open(dir);
-  if (!ckpt)
+  if (!ckpt) {
     return ckpt.takeError();
+  }
   std::string configPath = cfg->configPath;
   OwningOpRef<ModuleOp> module;
   try {
@@ -524,8 +592,10 @@ llvm::Expected<OwningOpRef<ModuleOp>> importCheckpoint(MLIRContext &context,
     }
     return success();
   });
-  if (failed(verify(*module)))
-    return makeError(configPath, "", "imported graph fails verification: " + firstError);
+  if (failed(verify(*module))) {
+    return makeError(configPath, "",
+                     "imported graph fails verification: " + firstError);
+  }
   return std::move(module);
 }
 

@@ -19,7 +19,23 @@
 namespace fd::import {
 
 /// Element types a safetensors header may name.
-enum class DType { BOOL, U8, I8, I16, U16, I32, U32, I64, U64, F16, BF16, F32, F64, F8_E4M3, F8_E5M2 };
+enum class DType {
+  BOOL,
+  U8,
+  I8,
+  I16,
+  U16,
+  I32,
+  U32,
+  I64,
+  U64,
+  F16,
+  BF16,
+  F32,
+  F64,
+  F8_E4M3,
+  F8_E5M2
+};
 
 /// Size in bytes of one element.
 unsigned dtypeSize(DType t);

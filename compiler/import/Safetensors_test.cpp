@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 template <typename T> std::string errorOf(llvm::Expected<T> &v) {
   EXPECT_FALSE(static_cast<bool>(v)) << "expected an error";
   return v ? std::string() : llvm::toString(v.takeError());
@@ -28,7 +27,8 @@ std::string writeSmall(const std::string &dir) {
       {"c", DType::F32, {5}, synth::Fill::NormOne},
   };
   std::string path = (fs::path(dir) / "model.safetensors").string();
-  EXPECT_FALSE(static_cast<bool>(synth::writeSafetensors(path, plan, 1, false)));
+  EXPECT_FALSE(
+      static_cast<bool>(synth::writeSafetensors(path, plan, 1, false)));
   return path;
 }
 
@@ -42,7 +42,8 @@ TEST(Safetensors, ReadsEveryEntry) {
   EXPECT_EQ(shard->dataStart % 8, 0u) << "writer pads the header to 8 bytes";
   uint64_t end = 0;
   for (const TensorInfo &t : shard->tensors) {
-    EXPECT_EQ(t.end - t.begin, static_cast<uint64_t>(t.numElements()) * dtypeSize(t.dtype));
+    EXPECT_EQ(t.end - t.begin,
+              static_cast<uint64_t>(t.numElements()) * dtypeSize(t.dtype));
     end = std::max(end, t.end);
   }
   EXPECT_EQ(end, shard->fileSize);
@@ -55,8 +56,9 @@ TEST(Safetensors, ReadsEveryEntry) {
 }
 
 TEST(Safetensors, DTypeTable) {
-  for (const char *n : {"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64",
-                        "F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2"}) {
+  for (const char *n :
+       {"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64", "F16",
+        "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2"}) {
     std::optional<DType> t = parseDType(n);
     ASSERT_TRUE(t.has_value()) << n;
     EXPECT_STREQ(dtypeName(*t), n);
@@ -97,18 +99,20 @@ INSTANTIATE_TEST_SUITE_P(
                    "tensor 'a': shape [4,-8] holds a non-integer or negative"},
         HeaderCase{"ShapeNotArray", [](auto &h) { h["a"]["shape"] = 3; },
                    "tensor 'a': missing or non-array 'shape'"},
-        HeaderCase{"OffsetsMissing", [](auto &h) { h["b"].erase("data_offsets"); },
-                   "tensor 'b': 'data_offsets' must be two non-negative integers"},
+        HeaderCase{
+            "OffsetsMissing", [](auto &h) { h["b"].erase("data_offsets"); },
+            "tensor 'b': 'data_offsets' must be two non-negative integers"},
         HeaderCase{"OffsetsReversed",
                    [](auto &h) { h["b"]["data_offsets"] = {70, 64}; },
                    "tensor 'b': data offsets [70, 64) are reversed"},
         HeaderCase{"OffsetsPastEnd",
                    [](auto &h) { h["c"]["data_offsets"] = {88, 10000}; },
                    "tensor 'c': data offsets [88, 10000) run past the end"},
-        HeaderCase{"OffsetsDisagreeWithShape",
-                   [](auto &h) { h["b"]["shape"] = {2, 2}; },
-                   "tensor 'b': data offsets span 24 bytes but shape [2, 2] of I32 "
-                   "needs 16"},
+        HeaderCase{
+            "OffsetsDisagreeWithShape",
+            [](auto &h) { h["b"]["shape"] = {2, 2}; },
+            "tensor 'b': data offsets span 24 bytes but shape [2, 2] of I32 "
+            "needs 16"},
         HeaderCase{"Overlap",
                    [](auto &h) {
                      h["b"]["data_offsets"] = {40, 64};
@@ -116,13 +120,12 @@ INSTANTIATE_TEST_SUITE_P(
                    },
                    "data overlaps tensor 'a'"},
         HeaderCase{"Overflow",
-                   [](auto &h) {
-                     h["a"]["shape"] = {1ll << 40, 1ll << 40};
-                   },
+                   [](auto &h) { h["a"]["shape"] = {1ll << 40, 1ll << 40}; },
                    "overflows 64 bits"},
         HeaderCase{"EntryNotObject", [](auto &h) { h["a"] = 5; },
                    "tensor 'a': header entry is not an object"},
-        HeaderCase{"HeaderNotObject", [](auto &h) { h = nlohmann::json::array(); },
+        HeaderCase{"HeaderNotObject",
+                   [](auto &h) { h = nlohmann::json::array(); },
                    "header JSON is not an object"},
         HeaderCase{"MetadataNotObject", [](auto &h) { h["__metadata__"] = 1; },
                    "__metadata__: is not an object"}),
@@ -138,8 +141,9 @@ TEST(Safetensors, HeaderLengthBeyondFile) {
   test::writeFile(path, bytes);
   llvm::Expected<Shard> s = readSafetensorsHeader(dir, "model.safetensors");
   std::string msg = errorOf(s);
-  EXPECT_NE(msg.find(path + ": header: header length 16777215 runs past the end"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(path + ": header: header length 16777215 runs past the end"),
+      std::string::npos)
       << msg;
 }
 
@@ -149,12 +153,14 @@ TEST(Safetensors, HeaderLengthAbsurd) {
   // A 200 MB length with a file to match would be honoured by a naive reader.
   std::string bytes(8, '\0');
   uint64_t n = 200'000'000;
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     bytes[i] = static_cast<char>(n >> (8 * i));
+  }
   test::writeFile(path, bytes);
   fs::resize_file(path, 8 + n);
   llvm::Expected<Shard> s = readSafetensorsHeader(dir, "model.safetensors");
-  EXPECT_NE(errorOf(s).find("exceeds the format's 100 MB limit"), std::string::npos);
+  EXPECT_NE(errorOf(s).find("exceeds the format's 100 MB limit"),
+            std::string::npos);
 }
 
 TEST(Safetensors, MalformedJson) {
@@ -186,7 +192,8 @@ TEST(Safetensors, TooShortAndTruncated) {
 TEST(Safetensors, MissingFile) {
   std::string dir = test::freshDir("ckpt");
   llvm::Expected<Shard> s = readSafetensorsHeader(dir, "nope.safetensors");
-  EXPECT_NE(errorOf(s).find("nope.safetensors: cannot open"), std::string::npos);
+  EXPECT_NE(errorOf(s).find("nope.safetensors: cannot open"),
+            std::string::npos);
 }
 
 TEST(Checkpoint, DirectoryProblems) {
@@ -194,11 +201,14 @@ TEST(Checkpoint, DirectoryProblems) {
   llvm::Expected<Checkpoint> empty = Checkpoint::open(dir);
   EXPECT_NE(errorOf(empty).find("no *.safetensors file"), std::string::npos);
   writeSmall(dir);
-  fs::copy_file(fs::path(dir) / "model.safetensors", fs::path(dir) / "other.safetensors");
+  fs::copy_file(fs::path(dir) / "model.safetensors",
+                fs::path(dir) / "other.safetensors");
   llvm::Expected<Checkpoint> two = Checkpoint::open(dir);
-  EXPECT_NE(errorOf(two).find("2 *.safetensors files but no"), std::string::npos);
+  EXPECT_NE(errorOf(two).find("2 *.safetensors files but no"),
+            std::string::npos);
   llvm::Expected<Checkpoint> none = Checkpoint::open(dir + "/missing");
-  EXPECT_NE(errorOf(none).find("not a checkpoint directory"), std::string::npos);
+  EXPECT_NE(errorOf(none).find("not a checkpoint directory"),
+            std::string::npos);
 }
 
 TEST(Checkpoint, IndexProblems) {
@@ -222,16 +232,18 @@ TEST(Checkpoint, IndexProblems) {
   idx["weight_map"][t] = shards[1];
   test::writeFile(index, idx.dump());
   llvm::Expected<Checkpoint> b = Checkpoint::open(dir);
-  EXPECT_NE(errorOf(b).find(shards[1] + ": tensor '" + t +
-                            "': named in the index but not stored in this shard"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(b).find(shards[1] + ": tensor '" + t +
+                      "': named in the index but not stored in this shard"),
+      std::string::npos);
 
   // A tensor of a shard missing from the index.
   idx["weight_map"].erase(t);
   test::writeFile(index, idx.dump());
   llvm::Expected<Checkpoint> c2 = Checkpoint::open(dir);
-  EXPECT_NE(errorOf(c2).find("tensor '" + t + "': stored in the shard but missing "
-                                              "from the index"),
+  EXPECT_NE(errorOf(c2).find("tensor '" + t +
+                             "': stored in the shard but missing "
+                             "from the index"),
             std::string::npos);
 
   // Path traversal and malformed JSON.
@@ -252,15 +264,17 @@ TEST(Checkpoint, DuplicateTensorAcrossShards) {
   // Copy one of shard 0's tensors into shard 1's header (zero-size, so it
   // overlaps nothing) and keep the index as it is.
   std::string name = "model.language_model.norm.weight";
-  test::rewriteHeader((fs::path(dir) / shards[0]).string(), [&](nlohmann::json &h) {
-    h[name] = {{"dtype", "BF16"}, {"shape", {0}}, {"data_offsets", {0, 0}}};
-  });
-  test::rewriteHeader((fs::path(dir) / shards[2]).string(), [&](nlohmann::json &h) {
-    ASSERT_TRUE(h.contains(name));
-  });
+  test::rewriteHeader(
+      (fs::path(dir) / shards[0]).string(), [&](nlohmann::json &h) {
+        h[name] = {{"dtype", "BF16"}, {"shape", {0}}, {"data_offsets", {0, 0}}};
+      });
+  test::rewriteHeader(
+      (fs::path(dir) / shards[2]).string(),
+      [&](nlohmann::json &h) { ASSERT_TRUE(h.contains(name)); });
   llvm::Expected<Checkpoint> a = Checkpoint::open(dir);
-  EXPECT_NE(errorOf(a).find("tensor '" + name + "': also stored in " + shards[0]),
-            std::string::npos)
+  EXPECT_NE(
+      errorOf(a).find("tensor '" + name + "': also stored in " + shards[0]),
+      std::string::npos)
       << errorOf(a);
 }
 

@@ -36,16 +36,18 @@ struct Rng {
   double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }
   double normal() {
     double u1 = uniform(), u2 = uniform();
-    if (u1 < 1e-300)
+    if (u1 < 1e-300) {
       u1 = 1e-300;
+    }
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 };
 
 uint64_t fnv1a(const std::string &s) {
   uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s)
+  for (unsigned char c : s) {
     h = (h ^ c) * 0x100000001b3ull;
+  }
   return h;
 }
 
@@ -84,8 +86,9 @@ public:
         elemSize_(import::dtypeSize(t.dtype)) {}
 
   void fill(unsigned char *out, int64_t first, int64_t count) {
-    for (int64_t i = 0; i < count; ++i)
+    for (int64_t i = 0; i < count; ++i) {
       element(first + i, out + i * elemSize_);
+    }
   }
 
 private:
@@ -107,8 +110,8 @@ private:
     case Fill::ScalesFor:
       // Uniform 4-bit codes around their zero have std ~4.6; scale so the
       // dequantized weight has std 1/sqrt(K), with +-20% spread per group.
-      return storeFloat(t_.dtype,
-                        (0.8 + 0.4 * rng_.uniform()) / (4.6 * std::sqrt(k)), out);
+      return storeFloat(
+          t_.dtype, (0.8 + 0.4 * rng_.uniform()) / (4.6 * std::sqrt(k)), out);
     case Fill::PackedInt: {
       uint32_t w = static_cast<uint32_t>(rng_.next());
       std::memcpy(out, &w, 4);
@@ -121,8 +124,9 @@ private:
     }
     case Fill::ZerosAsym: {
       uint32_t w = 0;
-      for (int i = 0; i < 8; ++i)
+      for (int i = 0; i < 8; ++i) {
         w |= static_cast<uint32_t>(5 + rng_.next() % 4) << (4 * i);
+      }
       std::memcpy(out, &w, 4);
       return;
     }
@@ -146,8 +150,9 @@ private:
 
 uint64_t tensorBytes(const TensorPlan &t) {
   uint64_t n = import::dtypeSize(t.dtype);
-  for (int64_t d : t.shape)
+  for (int64_t d : t.shape) {
     n *= static_cast<uint64_t>(d);
+  }
   return n;
 }
 
@@ -161,25 +166,30 @@ public:
   }
 
   std::vector<TensorPlan> run() {
-    plain(text_ + "embed_tokens.weight", {s_.vocab, s_.hidden}, Fill::Linear, 1);
-    for (int64_t l = 0; l < s_.layers; ++l)
+    plain(text_ + "embed_tokens.weight", {s_.vocab, s_.hidden}, Fill::Linear,
+          1);
+    for (int64_t l = 0; l < s_.layers; ++l) {
       layer(text_ + "layers." + std::to_string(l) + ".", l, /*quantize=*/true);
+    }
     plain(text_ + "norm.weight", {s_.hidden}, normFill());
     plain("lm_head.weight", {s_.vocab, s_.hidden}, Fill::Linear, s_.hidden);
     if (s_.family == Family::Qwen35Moe) {
       for (int64_t m = 0; m < s_.mtpLayers; ++m) {
         if (m == 0) {
-          plain("mtp.fc.weight", {s_.hidden, 2 * s_.hidden}, Fill::Linear, 2 * s_.hidden);
+          plain("mtp.fc.weight", {s_.hidden, 2 * s_.hidden}, Fill::Linear,
+                2 * s_.hidden);
           plain("mtp.pre_fc_norm_embedding.weight", {s_.hidden}, normFill());
           plain("mtp.pre_fc_norm_hidden.weight", {s_.hidden}, normFill());
           plain("mtp.norm.weight", {s_.hidden}, normFill());
         }
         // The MTP layer is a full-attention decoder layer, kept in bf16.
-        layer("mtp.layers." + std::to_string(m) + ".", s_.fullAttentionInterval - 1,
+        layer("mtp.layers." + std::to_string(m) + ".",
+              s_.fullAttentionInterval - 1,
               /*quantize=*/false);
       }
-      if (o_.layout == Layout::Multimodal)
+      if (o_.layout == Layout::Multimodal) {
         vision();
+      }
     }
     return std::move(out_);
   }
@@ -198,11 +208,12 @@ private:
   }
 
   void linear(const std::string &module, int64_t n, int64_t k, bool quantize) {
-    if (!quantize || !quantized())
+    if (!quantize || !quantized()) {
       return plain(module + ".weight", {n, k}, Fill::Linear, k);
+    }
     int64_t g = s_.groupSize;
-    auto add = [&](const std::string &suffix, DType dt, std::vector<int64_t> shape,
-                   Fill fill) {
+    auto add = [&](const std::string &suffix, DType dt,
+                   std::vector<int64_t> shape, Fill fill) {
       TensorPlan t{module + "." + suffix, dt, std::move(shape), fill};
       t.k = k;
       t.n = n;
@@ -215,10 +226,12 @@ private:
     case QuantKind::GptqInt4Asym:
       add("qweight", DType::I32, {k / 8, n}, Fill::PackedInt);
       add("qzeros", DType::I32, {k / g, n / 8},
-          o_.quant == QuantKind::GptqInt4Asym ? Fill::ZerosAsym : Fill::ZerosSym);
+          o_.quant == QuantKind::GptqInt4Asym ? Fill::ZerosAsym
+                                              : Fill::ZerosSym);
       add("scales", DType::F16, {k / g, n}, Fill::ScalesFor);
-      if (o_.quant != QuantKind::AutoRoundInt4)
+      if (o_.quant != QuantKind::AutoRoundInt4) {
         add("g_idx", DType::I32, {k}, Fill::GIdx);
+      }
       break;
     case QuantKind::CompressedW4A16:
       add("weight_packed", DType::I32, {n, k / 8}, Fill::PackedInt);
@@ -243,7 +256,8 @@ private:
       linear(a + "in_proj_z", vdim, h, quantize);
       linear(a + "in_proj_b", s_.vHeads, h, false);
       linear(a + "in_proj_a", s_.vHeads, h, false);
-      plain(a + "conv1d.weight", {qkv, 1, s_.convKernel}, Fill::Conv, s_.convKernel);
+      plain(a + "conv1d.weight", {qkv, 1, s_.convKernel}, Fill::Conv,
+            s_.convKernel);
       plain(a + "A_log", {s_.vHeads}, Fill::ALog, 1, DType::F32);
       plain(a + "dt_bias", {s_.vHeads}, Fill::DtBias);
       plain(a + "norm.weight", {s_.vHeadDim}, Fill::NormOne);
@@ -262,8 +276,10 @@ private:
     std::string m = p + "mlp.";
     linear(m + "gate", s_.experts, h, false);
     if (o_.experts == ExpertLayout::Fused) {
-      plain(m + "experts.gate_up_proj", {s_.experts, 2 * s_.moeInter, h}, Fill::Linear, h);
-      plain(m + "experts.down_proj", {s_.experts, h, s_.moeInter}, Fill::Linear, s_.moeInter);
+      plain(m + "experts.gate_up_proj", {s_.experts, 2 * s_.moeInter, h},
+            Fill::Linear, h);
+      plain(m + "experts.down_proj", {s_.experts, h, s_.moeInter}, Fill::Linear,
+            s_.moeInter);
     } else {
       for (int64_t e = 0; e < s_.experts; ++e) {
         std::string x = m + "experts." + std::to_string(e) + ".";
@@ -283,7 +299,8 @@ private:
   void vision() {
     int64_t vh = s_.visionHidden, vi = s_.visionInter;
     std::string v = "model.visual.";
-    plain(v + "patch_embed.proj.weight", {vh, 3, 2, 16, 16}, Fill::Linear, 3 * 2 * 16 * 16);
+    plain(v + "patch_embed.proj.weight", {vh, 3, 2, 16, 16}, Fill::Linear,
+          3 * 2 * 16 * 16);
     plain(v + "patch_embed.proj.bias", {vh}, Fill::DtBias);
     plain(v + "pos_embed.weight", {2304, vh}, Fill::Linear, vh);
     for (int64_t b = 0; b < s_.visionDepth; ++b) {
@@ -303,9 +320,11 @@ private:
     }
     plain(v + "merger.norm.weight", {vh}, Fill::NormOne);
     plain(v + "merger.norm.bias", {vh}, Fill::DtBias);
-    plain(v + "merger.linear_fc1.weight", {4 * vh, 4 * vh}, Fill::Linear, 4 * vh);
+    plain(v + "merger.linear_fc1.weight", {4 * vh, 4 * vh}, Fill::Linear,
+          4 * vh);
     plain(v + "merger.linear_fc1.bias", {4 * vh}, Fill::DtBias);
-    plain(v + "merger.linear_fc2.weight", {s_.hidden, 4 * vh}, Fill::Linear, 4 * vh);
+    plain(v + "merger.linear_fc2.weight", {s_.hidden, 4 * vh}, Fill::Linear,
+          4 * vh);
     plain(v + "merger.linear_fc2.bias", {s_.hidden}, Fill::DtBias);
   }
 
@@ -334,11 +353,14 @@ json quantizationConfig(const SynthOptions &o, const std::string &textPrefix) {
     // shared expert and its gate stay bf16 without being listed.
     json extra = json::object();
     for (int64_t l = 0; l < s.layers; ++l) {
-      if (s.family != Family::Qwen35Moe || (l + 1) % s.fullAttentionInterval == 0)
+      if (s.family != Family::Qwen35Moe ||
+          (l + 1) % s.fullAttentionInterval == 0) {
         continue;
-      for (const char *p : {"in_proj_a", "in_proj_b"})
-        extra[textPrefix + "layers." + std::to_string(l) + ".linear_attn." + p] = {
-            {"bits", 16}, {"data_type", "float"}};
+      }
+      for (const char *p : {"in_proj_a", "in_proj_b"}) {
+        extra[textPrefix + "layers." + std::to_string(l) + ".linear_attn." +
+              p] = {{"bits", 16}, {"data_type", "float"}};
+      }
     }
     q["extra_config"] = extra;
     q["block_name_to_quantize"] = textPrefix + "layers";
@@ -356,19 +378,22 @@ json quantizationConfig(const SynthOptions &o, const std::string &textPrefix) {
   case QuantKind::CompressedW4A16: {
     q["quant_method"] = "compressed-tensors";
     q["format"] = "pack_quantized";
-    q["config_groups"] = {
-        {"group_0",
-         {{"targets", {"Linear"}},
-          {"weights",
-           {{"num_bits", 4},
-            {"type", "int"},
-            {"symmetric", true},
-            {"strategy", "group"},
-            {"group_size", s.groupSize}}},
-          {"input_activations", nullptr},
-          {"output_activations", nullptr}}}};
-    q["ignore"] = {"lm_head", "re:.*mlp\\.gate$", "re:.*shared_expert.*",
-                   "re:.*in_proj_[ab]$", "re:mtp\\..*", "re:model\\.visual\\..*"};
+    q["config_groups"] = {{"group_0",
+                           {{"targets", {"Linear"}},
+                            {"weights",
+                             {{"num_bits", 4},
+                              {"type", "int"},
+                              {"symmetric", true},
+                              {"strategy", "group"},
+                              {"group_size", s.groupSize}}},
+                            {"input_activations", nullptr},
+                            {"output_activations", nullptr}}}};
+    q["ignore"] = {"lm_head",
+                   "re:.*mlp\\.gate$",
+                   "re:.*shared_expert.*",
+                   "re:.*in_proj_[ab]$",
+                   "re:mtp\\..*",
+                   "re:model\\.visual\\..*"};
     return q;
   }
   }
@@ -410,9 +435,10 @@ json textConfig(const SynthOptions &o) {
   t["router_aux_loss_coef"] = 0.001;
   t["output_router_logits"] = false;
   json types = json::array();
-  for (int64_t l = 0; l < s.layers; ++l)
+  for (int64_t l = 0; l < s.layers; ++l) {
     types.push_back((l + 1) % s.fullAttentionInterval ? "linear_attention"
                                                       : "full_attention");
+  }
   t["layer_types"] = types;
   t["full_attention_interval"] = s.fullAttentionInterval;
   t["mtp_num_hidden_layers"] = s.mtpLayers;
@@ -425,20 +451,52 @@ json textConfig(const SynthOptions &o) {
 llvm::Expected<ModelShape> preset(const std::string &name) {
   ModelShape s;
   if (name == "tiny") {
-    s.vocab = 512; s.hidden = 64; s.layers = 4; s.heads = 4; s.kvHeads = 2;
-    s.headDim = 32; s.partialRotary = 0.25; s.ropeTheta = 1e7; s.maxPositions = 4096;
-    s.kHeads = 2; s.vHeads = 4; s.kHeadDim = 16; s.vHeadDim = 16;
-    s.experts = 8; s.topK = 2; s.moeInter = 32; s.sharedInter = 32;
-    s.groupSize = 32; s.visionDepth = 2; s.visionHidden = 32; s.visionInter = 64;
+    s.vocab = 512;
+    s.hidden = 64;
+    s.layers = 4;
+    s.heads = 4;
+    s.kvHeads = 2;
+    s.headDim = 32;
+    s.partialRotary = 0.25;
+    s.ropeTheta = 1e7;
+    s.maxPositions = 4096;
+    s.kHeads = 2;
+    s.vHeads = 4;
+    s.kHeadDim = 16;
+    s.vHeadDim = 16;
+    s.experts = 8;
+    s.topK = 2;
+    s.moeInter = 32;
+    s.sharedInter = 32;
+    s.groupSize = 32;
+    s.visionDepth = 2;
+    s.visionHidden = 32;
+    s.visionInter = 64;
     s.shardBytes = 160 * 1024;
     return s;
   }
   if (name == "qwen3.5-35b-a3b") {
-    s.vocab = 248320; s.hidden = 2048; s.layers = 40; s.heads = 16; s.kvHeads = 2;
-    s.headDim = 256; s.partialRotary = 0.25; s.ropeTheta = 1e7; s.maxPositions = 262144;
-    s.kHeads = 16; s.vHeads = 32; s.kHeadDim = 128; s.vHeadDim = 128;
-    s.experts = 256; s.topK = 8; s.moeInter = 512; s.sharedInter = 512;
-    s.groupSize = 128; s.visionDepth = 27; s.visionHidden = 1152; s.visionInter = 4304;
+    s.vocab = 248320;
+    s.hidden = 2048;
+    s.layers = 40;
+    s.heads = 16;
+    s.kvHeads = 2;
+    s.headDim = 256;
+    s.partialRotary = 0.25;
+    s.ropeTheta = 1e7;
+    s.maxPositions = 262144;
+    s.kHeads = 16;
+    s.vHeads = 32;
+    s.kHeadDim = 128;
+    s.vHeadDim = 128;
+    s.experts = 256;
+    s.topK = 8;
+    s.moeInter = 512;
+    s.sharedInter = 512;
+    s.groupSize = 128;
+    s.visionDepth = 27;
+    s.visionHidden = 1152;
+    s.visionInter = 4304;
     s.shardBytes = 1'750'000'000; // 14 shards, as released
     return s;
   }
@@ -447,15 +505,32 @@ llvm::Expected<ModelShape> preset(const std::string &name) {
   s.partialRotary = 1.0;
   s.ropeTheta = 1e6;
   if (name == "qwen3-30b-a3b") {
-    s.vocab = 151936; s.hidden = 2048; s.layers = 48; s.heads = 32; s.kvHeads = 4;
-    s.headDim = 128; s.maxPositions = 40960; s.experts = 128; s.topK = 8;
-    s.moeInter = 768; s.groupSize = 128;
+    s.vocab = 151936;
+    s.hidden = 2048;
+    s.layers = 48;
+    s.heads = 32;
+    s.kvHeads = 4;
+    s.headDim = 128;
+    s.maxPositions = 40960;
+    s.experts = 128;
+    s.topK = 8;
+    s.moeInter = 768;
+    s.groupSize = 128;
     return s;
   }
   if (name == "tiny-qwen3-moe") {
-    s.vocab = 512; s.hidden = 64; s.layers = 2; s.heads = 4; s.kvHeads = 2;
-    s.headDim = 16; s.maxPositions = 4096; s.experts = 8; s.topK = 2;
-    s.moeInter = 32; s.groupSize = 32; s.shardBytes = 160 * 1024;
+    s.vocab = 512;
+    s.hidden = 64;
+    s.layers = 2;
+    s.heads = 4;
+    s.kvHeads = 2;
+    s.headDim = 16;
+    s.maxPositions = 4096;
+    s.experts = 8;
+    s.topK = 2;
+    s.moeInter = 32;
+    s.groupSize = 32;
+    s.shardBytes = 160 * 1024;
     return s;
   }
   return err("unknown preset '" + name +
@@ -463,11 +538,21 @@ llvm::Expected<ModelShape> preset(const std::string &name) {
 }
 
 llvm::Expected<QuantKind> parseQuantKind(const std::string &name) {
-  if (name == "autoround-int4") return QuantKind::AutoRoundInt4;
-  if (name == "gptq-int4") return QuantKind::GptqInt4;
-  if (name == "gptq-int4-asym") return QuantKind::GptqInt4Asym;
-  if (name == "compressed-w4a16") return QuantKind::CompressedW4A16;
-  if (name == "bf16") return QuantKind::BF16;
+  if (name == "autoround-int4") {
+    return QuantKind::AutoRoundInt4;
+  }
+  if (name == "gptq-int4") {
+    return QuantKind::GptqInt4;
+  }
+  if (name == "gptq-int4-asym") {
+    return QuantKind::GptqInt4Asym;
+  }
+  if (name == "compressed-w4a16") {
+    return QuantKind::CompressedW4A16;
+  }
+  if (name == "bf16") {
+    return QuantKind::BF16;
+  }
   return err("unknown quantization '" + name +
              "' (known: autoround-int4, gptq-int4, gptq-int4-asym, "
              "compressed-w4a16, bf16)");
@@ -506,37 +591,38 @@ std::string makeConfigJson(const SynthOptions &o) {
     root["tie_word_embeddings"] = false;
     root["dtype"] = "bfloat16";
     json q = quantizationConfig(o, "model.");
-    if (!q.is_null())
+    if (!q.is_null()) {
       root["quantization_config"] = q;
+    }
     return root.dump(2) + "\n";
   }
   if (o.layout == Layout::Causal) {
     root["architectures"] = {"Qwen3_5MoeForCausalLM"};
     json t = textConfig(o);
-    for (auto it = t.begin(); it != t.end(); ++it)
+    for (auto it = t.begin(); it != t.end(); ++it) {
       root[it.key()] = it.value();
+    }
     json q = quantizationConfig(o, "model.");
-    if (!q.is_null())
+    if (!q.is_null()) {
       root["quantization_config"] = q;
+    }
     return root.dump(2) + "\n";
   }
   root["architectures"] = {"Qwen3_5MoeForConditionalGeneration"};
   root["model_type"] = "qwen3_5_moe";
   root["text_config"] = textConfig(o);
-  root["vision_config"] = {{"model_type", "qwen3_5_moe"},
-                           {"depth", s.visionDepth},
-                           {"hidden_size", s.visionHidden},
-                           {"intermediate_size", s.visionInter},
-                           {"out_hidden_size", s.hidden},
-                           {"patch_size", 16},
-                           {"temporal_patch_size", 2},
-                           {"spatial_merge_size", 2}};
+  root["vision_config"] = {
+      {"model_type", "qwen3_5_moe"},   {"depth", s.visionDepth},
+      {"hidden_size", s.visionHidden}, {"intermediate_size", s.visionInter},
+      {"out_hidden_size", s.hidden},   {"patch_size", 16},
+      {"temporal_patch_size", 2},      {"spatial_merge_size", 2}};
   root["tie_word_embeddings"] = false;
   root["image_token_id"] = 248056;
   root["video_token_id"] = 248057;
   json q = quantizationConfig(o, "model.language_model.");
-  if (!q.is_null())
+  if (!q.is_null()) {
     root["quantization_config"] = q;
+  }
   return root.dump(2) + "\n";
 }
 
@@ -560,12 +646,14 @@ llvm::Error writeSafetensors(const std::string &path,
   // reference writer does.
   text.append((8 - text.size() % 8) % 8, ' ');
   std::FILE *f = std::fopen(path.c_str(), "wb");
-  if (!f)
+  if (!f) {
     return err(path + ": cannot create: " + std::strerror(errno));
+  }
   unsigned char len[8];
   uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     len[i] = static_cast<unsigned char>(n >> (8 * i));
+  }
   bool ok = std::fwrite(len, 1, 8, f) == 8 &&
             std::fwrite(text.data(), 1, text.size(), f) == text.size();
   if (ok && !headerOnly) {
@@ -573,8 +661,9 @@ llvm::Error writeSafetensors(const std::string &path,
     for (const TensorPlan &t : tensors) {
       TensorFiller filler(t, seed);
       int64_t total = 1;
-      for (int64_t d : t.shape)
+      for (int64_t d : t.shape) {
         total *= d;
+      }
       unsigned es = import::dtypeSize(t.dtype);
       constexpr int64_t kChunk = 1 << 20;
       for (int64_t first = 0; ok && first < total; first += kChunk) {
@@ -585,23 +674,29 @@ llvm::Error writeSafetensors(const std::string &path,
       }
     }
   }
-  if (ok && headerOnly)
+  if (ok && headerOnly) {
     ok = std::fflush(f) == 0 &&
-         ::ftruncate(fileno(f), static_cast<off_t>(8 + text.size() + offset)) == 0;
+         ::ftruncate(fileno(f), static_cast<off_t>(8 + text.size() + offset)) ==
+             0;
+  }
   ok = (std::fclose(f) == 0) && ok;
-  if (!ok)
+  if (!ok) {
     return err(path + ": write failed: " + std::strerror(errno));
+  }
   return llvm::Error::success();
 }
 
 llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
   namespace fs = std::filesystem;
-  if (opts.experts == ExpertLayout::Fused && opts.quant != QuantKind::BF16)
-    return err("fused expert tensors exist only unquantized (use --quant bf16)");
+  if (opts.experts == ExpertLayout::Fused && opts.quant != QuantKind::BF16) {
+    return err(
+        "fused expert tensors exist only unquantized (use --quant bf16)");
+  }
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec)
+  if (ec) {
     return err(dir + ": cannot create: " + ec.message());
+  }
   std::vector<TensorPlan> plan = planTensors(opts);
 
   std::vector<std::vector<TensorPlan>> shards(1);
@@ -616,8 +711,9 @@ llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
     shards.back().push_back(std::move(t));
   }
   auto shardName = [&](size_t i) {
-    if (shards.size() == 1)
+    if (shards.size() == 1) {
       return std::string("model.safetensors");
+    }
     char buf[64];
     std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", i + 1,
                   shards.size());
@@ -627,9 +723,11 @@ llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
   uint64_t total = 0;
   for (size_t i = 0; i < shards.size(); ++i) {
     std::string name = shardName(i);
-    if (llvm::Error e = writeSafetensors((fs::path(dir) / name).string(),
-                                         shards[i], opts.seed, opts.headerOnly))
+    if (llvm::Error e =
+            writeSafetensors((fs::path(dir) / name).string(), shards[i],
+                             opts.seed, opts.headerOnly)) {
       return e;
+    }
     for (const TensorPlan &t : shards[i]) {
       weightMap[t.name] = name;
       total += tensorBytes(t);
@@ -641,13 +739,15 @@ llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
     index["weight_map"] = weightMap;
     std::ofstream out(fs::path(dir) / "model.safetensors.index.json");
     out << index.dump(2) << "\n";
-    if (!out)
+    if (!out) {
       return err(dir + ": cannot write model.safetensors.index.json");
+    }
   }
   std::ofstream cfg(fs::path(dir) / "config.json");
   cfg << makeConfigJson(opts);
-  if (!cfg)
+  if (!cfg) {
     return err(dir + ": cannot write config.json");
+  }
   return llvm::Error::success();
 }
 

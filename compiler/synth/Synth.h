@@ -1,4 +1,5 @@
-//===- Synth.h - synthetic checkpoints in the real on-disk layout -*- C++ -*-===//
+//===- Synth.h - synthetic checkpoints in the real on-disk layout -*- C++
+//-*-===//
 //
 // Writes Hugging Face checkpoints (config.json, sharded safetensors, index)
 // with the tensor names, dtypes, shapes, quantization packing and per-layer
@@ -22,13 +23,20 @@
 
 namespace fd::synth {
 
-enum class QuantKind { AutoRoundInt4, GptqInt4, GptqInt4Asym, CompressedW4A16, BF16 };
+enum class QuantKind {
+  AutoRoundInt4,
+  GptqInt4,
+  GptqInt4Asym,
+  CompressedW4A16,
+  BF16
+};
 enum class Layout { Multimodal, Causal };
 enum class ExpertLayout { PerExpert, Fused };
 
 struct ModelShape {
   import::Family family = import::Family::Qwen35Moe;
-  int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0;
+  int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kvHeads = 0,
+          headDim = 0;
   double partialRotary = 0.25, ropeTheta = 1e7, eps = 1e-6;
   int64_t maxPositions = 0;
   int64_t convKernel = 4, kHeads = 0, vHeads = 0, kHeadDim = 0, vHeadDim = 0;

@@ -25,17 +25,20 @@ TestCheckpoint TestCheckpoint::tiny(synth::QuantKind quant,
 }
 
 synth::TensorPlan &TestCheckpoint::tensor(const std::string &name) {
-  for (synth::TensorPlan &t : plan)
-    if (t.name == name)
+  for (synth::TensorPlan &t : plan) {
+    if (t.name == name) {
       return t;
+    }
+  }
   ADD_FAILURE() << "no planned tensor " << name;
   std::abort();
 }
 
 void TestCheckpoint::remove(const std::string &name) {
   size_t before = plan.size();
-  plan.erase(std::remove_if(plan.begin(), plan.end(),
-                            [&](const synth::TensorPlan &t) { return t.name == name; }),
+  plan.erase(std::remove_if(
+                 plan.begin(), plan.end(),
+                 [&](const synth::TensorPlan &t) { return t.name == name; }),
              plan.end());
   EXPECT_EQ(before, plan.size() + 1) << "no planned tensor " << name;
 }
@@ -47,32 +50,41 @@ std::vector<std::string> TestCheckpoint::write(const std::string &dir) const {
   size_t per = (plan.size() + shards - 1) / shards;
   nlohmann::json weightMap = nlohmann::json::object();
   for (int s = 0; s < shards; ++s) {
-    std::string name = shards == 1 ? "model.safetensors"
-                                   : "model-0000" + std::to_string(s + 1) + "-of-0000" +
-                                         std::to_string(shards) + ".safetensors";
-    size_t lo = std::min(plan.size(), s * per), hi = std::min(plan.size(), lo + per);
+    std::string name = shards == 1
+                           ? "model.safetensors"
+                           : "model-0000" + std::to_string(s + 1) + "-of-0000" +
+                                 std::to_string(shards) + ".safetensors";
+    size_t lo = std::min(plan.size(), s * per),
+           hi = std::min(plan.size(), lo + per);
     std::vector<synth::TensorPlan> part(plan.begin() + lo, plan.begin() + hi);
-    llvm::Error e = synth::writeSafetensors((fs::path(dir) / name).string(), part,
-                                            opts.seed, /*headerOnly=*/false);
+    llvm::Error e = synth::writeSafetensors(
+        (fs::path(dir) / name).string(), part, opts.seed, /*headerOnly=*/false);
     EXPECT_FALSE(static_cast<bool>(e)) << llvm::toString(std::move(e));
-    for (const synth::TensorPlan &t : part)
+    for (const synth::TensorPlan &t : part) {
       weightMap[t.name] = name;
+    }
     names.push_back(name);
   }
   if (shards > 1) {
-    nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", weightMap}};
-    writeFile((fs::path(dir) / "model.safetensors.index.json").string(), index.dump(1));
+    nlohmann::json index = {{"metadata", {{"total_size", 0}}},
+                            {"weight_map", weightMap}};
+    writeFile((fs::path(dir) / "model.safetensors.index.json").string(),
+              index.dump(1));
   }
   writeFile((fs::path(dir) / "config.json").string(), config.dump(2));
   return names;
 }
 
 std::string freshDir(const std::string &name) {
-  const testing::TestInfo *info = testing::UnitTest::GetInstance()->current_test_info();
-  std::string unique = std::string(info->test_suite_name()) + "." + info->name();
-  for (char &c : unique)
-    if (c == '/')
+  const testing::TestInfo *info =
+      testing::UnitTest::GetInstance()->current_test_info();
+  std::string unique =
+      std::string(info->test_suite_name()) + "." + info->name();
+  for (char &c : unique) {
+    if (c == '/') {
       c = '_';
+    }
+  }
   fs::path dir = fs::path(testing::TempDir()) / "fusedecode" / unique / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -97,14 +109,16 @@ void rewriteHeader(const std::string &path,
   std::string bytes = readFile(path);
   ASSERT_GE(bytes.size(), 8u);
   uint64_t n = 0;
-  for (int i = 7; i >= 0; --i)
+  for (int i = 7; i >= 0; --i) {
     n = (n << 8) | static_cast<unsigned char>(bytes[i]);
+  }
   nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
   edit(header);
   std::string text = header.dump();
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     out[i] = static_cast<char>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  }
   writeFile(path, out + text + bytes.substr(8 + n));
 }
 

@@ -27,8 +27,9 @@ struct TestCheckpoint {
   int shards = 3;
 
   /// The tiny Qwen3.5 preset with `quant`, in the multimodal layout.
-  static TestCheckpoint tiny(synth::QuantKind quant = synth::QuantKind::AutoRoundInt4,
-                             const std::string &preset = "tiny");
+  static TestCheckpoint
+  tiny(synth::QuantKind quant = synth::QuantKind::AutoRoundInt4,
+       const std::string &preset = "tiny");
 
   /// Finds a planned tensor by name; aborts the test if absent.
   synth::TensorPlan &tensor(const std::string &name);

@@ -28,14 +28,15 @@ cl::OptionCategory category("compile-model options");
 cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
                                    cl::desc("<checkpoint directory>"),
                                    cl::cat(category));
-cl::opt<EmitKind> emit(
-    "emit", cl::desc("Stage to print"), cl::init(EmitKind::FDGraph),
-    cl::values(clEnumValN(EmitKind::FDGraph, "fdgraph",
-                          "the imported model graph (fdgraph dialect)")),
-    cl::cat(category));
+cl::opt<EmitKind>
+    emit("emit", cl::desc("Stage to print"), cl::init(EmitKind::FDGraph),
+         cl::values(clEnumValN(EmitKind::FDGraph, "fdgraph",
+                               "the imported model graph (fdgraph dialect)")),
+         cl::cat(category));
 cl::opt<bool> printLocations(
     "print-locations",
-    cl::desc("Print each op's location: the config field or tensor it came from"),
+    cl::desc(
+        "Print each op's location: the config field or tensor it came from"),
     cl::init(false), cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
@@ -53,7 +54,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "fusedecode model compiler\n\n"
-      "Imports a Hugging Face checkpoint directory (config.json, *.safetensors,\n"
+      "Imports a Hugging Face checkpoint directory (config.json, "
+      "*.safetensors,\n"
       "optional model.safetensors.index.json) of Qwen3.5-MoE or Qwen3-MoE and\n"
       "prints the requested stage. Reads safetensors headers only.\n");
 
@@ -64,17 +66,21 @@ int main(int argc, char **argv) {
   context.printOpOnDiagnostic(false);
 
   auto module = fd::import::importCheckpoint(context, checkpointDir);
-  if (!module)
+  if (!module) {
     return fail(toString(module.takeError()));
+  }
 
   std::error_code ec;
   ToolOutputFile out(outputFile, ec, sys::fs::OF_None);
-  if (ec)
+  if (ec) {
     return fail(outputFile + ": " + ec.message());
+  }
   switch (emit) {
   case EmitKind::FDGraph:
-    (*module)->print(out.os(), mlir::OpPrintingFlags().enableDebugInfo(
-                                   printLocations, /*prettyForm=*/false).useLocalScope(printLocations));
+    (*module)->print(out.os(),
+                     mlir::OpPrintingFlags()
+                         .enableDebugInfo(printLocations, /*prettyForm=*/false)
+                         .useLocalScope(printLocations));
     out.os() << "\n";
     break;
   }

@@ -21,6 +21,6 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<fd::fdgraph::FDGraphDialect, fd::fdkernel::FDKernelDialect,
                   mlir::func::FuncDialect>();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "fusedecode optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "fusedecode optimizer driver\n", registry));
 }

@@ -26,5 +26,6 @@ TEST(FDGraphAttrs, TensorRefNeedsAShard) {
   auto emit = [&] { return emitError(UnknownLoc::get(&ctx)); };
   EXPECT_TRUE(failed(TensorRefAttr::verify(emit, "w", type, {})));
   EXPECT_EQ(diag, "expects at least one shard index for 'w'");
-  EXPECT_TRUE(succeeded(TensorRefAttr::verify(emit, "e.{e}.w", type, {0, 1, 1})));
+  EXPECT_TRUE(
+      succeeded(TensorRefAttr::verify(emit, "e.{e}.w", type, {0, 1, 1})));
 }

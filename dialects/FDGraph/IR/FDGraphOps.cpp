@@ -21,10 +21,11 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
   llvm::raw_string_ostream os(s);
   os << "[";
   llvm::interleaveComma(shape, os, [&](int64_t d) {
-    if (ShapedType::isDynamic(d))
+    if (ShapedType::isDynamic(d)) {
       os << "?";
-    else
+    } else {
       os << d;
+    }
   });
   os << "]";
   return s;
@@ -38,23 +39,27 @@ bool dimsAgree(int64_t a, int64_t b) {
 int64_t features(Value v) {
   return cast<RankedTensorType>(v.getType()).getDimSize(1);
 }
-int64_t rows(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
+int64_t rows(Value v) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(0);
+}
 
 LogicalResult expectShape(Operation *op, const Twine &what,
                           ArrayRef<int64_t> got, ArrayRef<int64_t> want) {
   if (got.size() == want.size() &&
       llvm::all_of(llvm::zip(got, want), [](auto p) {
         return dimsAgree(std::get<0>(p), std::get<1>(p));
-      }))
+      })) {
     return success();
+  }
   return op->emitOpError() << "expects " << what << " of shape "
                            << shapeStr(want) << ", got " << shapeStr(got);
 }
 
 LogicalResult expectFeatures(Operation *op, StringRef what, Value v,
                              int64_t want) {
-  if (features(v) == want)
+  if (features(v) == want) {
     return success();
+  }
   return op->emitOpError() << "expects " << what << " to have " << want
                            << " features, got " << features(v);
 }
@@ -62,12 +67,14 @@ LogicalResult expectFeatures(Operation *op, StringRef what, Value v,
 LogicalResult expectSameRows(Operation *op, ValueRange values) {
   int64_t r = ShapedType::kDynamic;
   for (Value v : values) {
-    if (ShapedType::isDynamic(rows(v)))
+    if (ShapedType::isDynamic(rows(v))) {
       continue;
-    if (!ShapedType::isDynamic(r) && r != rows(v))
+    }
+    if (!ShapedType::isDynamic(r) && r != rows(v)) {
       return op->emitOpError()
              << "expects all operands and results to have the same number of "
                 "tokens";
+    }
     r = rows(v);
   }
   return success();
@@ -77,9 +84,10 @@ LogicalResult expectSameRows(Operation *op, ValueRange values) {
 FailureOr<WeightOp> lookupWeight(Operation *op, SymbolTableCollection &tables,
                                  FlatSymbolRefAttr ref, StringRef role) {
   auto weight = tables.lookupNearestSymbolFrom<WeightOp>(op, ref);
-  if (!weight)
-    return op->emitOpError() << "expects " << role << " " << ref
-                             << " to name an fdgraph.weight";
+  if (!weight) {
+    return op->emitOpError()
+           << "expects " << role << " " << ref << " to name an fdgraph.weight";
+  }
   return weight;
 }
 
@@ -87,8 +95,9 @@ LogicalResult expectWeightShape(Operation *op, SymbolTableCollection &tables,
                                 FlatSymbolRefAttr ref, StringRef role,
                                 ArrayRef<int64_t> want) {
   FailureOr<WeightOp> w = lookupWeight(op, tables, ref, role);
-  if (failed(w))
+  if (failed(w)) {
     return failure();
+  }
   return expectShape(op, Twine(role) + " weight", w->getTensorType().getShape(),
                      want);
 }
@@ -107,15 +116,17 @@ LogicalResult checkStored(WeightOp op, DictionaryAttr storage, StringRef key,
                           ArrayRef<int64_t> prefix, ArrayRef<int64_t> want,
                           function_ref<bool(Type)> elemOk, StringRef elemDesc) {
   auto ref = storage.getAs<TensorRefAttr>(key);
-  if (!ref)
+  if (!ref) {
     return op.emitOpError() << "expects storage entry '" << key << "'";
-  if (!elemOk(ref.getType().getElementType()))
+  }
+  if (!elemOk(ref.getType().getElementType())) {
     return op.emitOpError() << "expects '" << key << "' to be " << elemDesc
                             << ", got " << ref.getType().getElementType();
+  }
   SmallVector<int64_t> full(prefix);
   llvm::append_range(full, want);
-  return expectShape(op, Twine("stored '") + key + "'",
-                     ref.getEffectiveShape(), full);
+  return expectShape(op, Twine("stored '") + key + "'", ref.getEffectiveShape(),
+                     full);
 }
 
 bool isI32(Type t) { return t.isInteger(32); }
@@ -125,60 +136,75 @@ bool isFloat(Type t) { return isa<FloatType>(t); }
 
 LogicalResult WeightOp::verify() {
   RankedTensorType type = getTensorType();
-  if (!type.hasStaticShape())
+  if (!type.hasStaticShape()) {
     return emitOpError("expects a static weight type");
+  }
   DictionaryAttr storage = getStorage();
-  if (storage.empty())
+  if (storage.empty()) {
     return emitOpError("expects at least one storage entry");
+  }
 
   int64_t experts = -1;
   for (NamedAttribute entry : storage) {
     auto ref = dyn_cast<TensorRefAttr>(entry.getValue());
-    if (!ref)
-      return emitOpError() << "expects storage entry '" << entry.getName().getValue()
+    if (!ref) {
+      return emitOpError() << "expects storage entry '"
+                           << entry.getName().getValue()
                            << "' to be a #fdgraph.tensor";
-    if (!ref.isPerExpert())
+    }
+    if (!ref.isPerExpert()) {
       continue;
+    }
     int64_t n = static_cast<int64_t>(ref.getFiles().size());
-    if (experts != -1 && experts != n)
+    if (experts != -1 && experts != n) {
       return emitOpError("expects every per-expert tensor to list the same "
                          "number of experts");
+    }
     experts = n;
   }
-  if (experts != -1 && (type.getRank() != 3 || type.getDimSize(0) != experts))
-    return emitOpError() << "expects a per-expert weight to have type [" << experts
-                         << ", N, K], got " << shapeStr(type.getShape());
+  if (experts != -1 && (type.getRank() != 3 || type.getDimSize(0) != experts)) {
+    return emitOpError() << "expects a per-expert weight to have type ["
+                         << experts << ", N, K], got "
+                         << shapeStr(type.getShape());
+  }
 
   std::optional<QuantAttr> quant = getQuant();
   if (!quant) {
-    if (storage.size() != 1 || !storage.get("weight"))
+    if (storage.size() != 1 || !storage.get("weight")) {
       return emitOpError("expects an unquantized weight to store exactly "
                          "'weight'");
+    }
     auto ref = storage.getAs<TensorRefAttr>("weight");
-    if (ref.getType().getElementType() != type.getElementType())
+    if (ref.getType().getElementType() != type.getElementType()) {
       return emitOpError() << "expects stored 'weight' of element type "
                            << type.getElementType() << ", got "
                            << ref.getType().getElementType();
+    }
     return expectShape(*this, "stored 'weight'", ref.getEffectiveShape(),
                        type.getShape());
   }
 
-  if (type.getRank() != 2 && type.getRank() != 3)
-    return emitOpError("expects a quantized weight of type [N, K] or [E, N, K]");
+  if (type.getRank() != 2 && type.getRank() != 3) {
+    return emitOpError(
+        "expects a quantized weight of type [N, K] or [E, N, K]");
+  }
   ArrayRef<int64_t> prefix = type.getShape().drop_back(2);
   int64_t n = type.getDimSize(type.getRank() - 2);
   int64_t k = type.getDimSize(type.getRank() - 1);
   int64_t pack = 32 / quant->getBits();
   int64_t group = quant->getGroupSize() == -1 ? k : quant->getGroupSize();
-  if (k % group != 0)
+  if (k % group != 0) {
     return emitOpError() << "expects K (" << k << ") divisible by group size ("
                          << group << ")";
-  if (k % pack != 0)
-    return emitOpError() << "expects K (" << k << ") divisible by the "
-                         << pack << " values packed per int32";
-  if (quant->getZeroPoints() && n % pack != 0)
+  }
+  if (k % pack != 0) {
+    return emitOpError() << "expects K (" << k << ") divisible by the " << pack
+                         << " values packed per int32";
+  }
+  if (quant->getZeroPoints() && n % pack != 0) {
     return emitOpError() << "expects N (" << n << ") divisible by the " << pack
                          << " zero points packed per int32";
+  }
 
   auto floatDesc = "a float";
   auto i32Desc = "i32";
@@ -189,14 +215,17 @@ LogicalResult WeightOp::verify() {
     if (failed(checkStored(*this, storage, "weight_packed", prefix,
                            {n, k / pack}, isI32, i32Desc)) ||
         failed(checkStored(*this, storage, "weight_scale", prefix,
-                           {n, k / group}, isFloat, floatDesc)))
+                           {n, k / group}, isFloat, floatDesc))) {
       return failure();
+    }
     if (quant->getZeroPoints() &&
         failed(checkStored(*this, storage, "weight_zero_point", prefix,
-                           {n / pack, k / group}, isI32, i32Desc)))
+                           {n / pack, k / group}, isI32, i32Desc))) {
       return failure();
-    if (!quant->getZeroPoints() && storage.get("weight_zero_point"))
+    }
+    if (!quant->getZeroPoints() && storage.get("weight_zero_point")) {
       return emitOpError("expects no 'weight_zero_point' without zero points");
+    }
   } else {
     allowed = {"qweight", "scales", "qzeros"};
     if (failed(checkStored(*this, storage, "qweight", prefix, {k / pack, n},
@@ -204,24 +233,28 @@ LogicalResult WeightOp::verify() {
         failed(checkStored(*this, storage, "scales", prefix, {k / group, n},
                            isFloat, floatDesc)) ||
         failed(checkStored(*this, storage, "qzeros", prefix,
-                           {k / group, n / pack}, isI32, i32Desc)))
+                           {k / group, n / pack}, isI32, i32Desc))) {
       return failure();
+    }
   }
-  for (NamedAttribute entry : storage)
-    if (!llvm::is_contained(allowed, entry.getName().getValue()))
-      return emitOpError() << "expects no storage entry '" << entry.getName().getValue()
-                           << "' for scheme "
+  for (NamedAttribute entry : storage) {
+    if (!llvm::is_contained(allowed, entry.getName().getValue())) {
+      return emitOpError() << "expects no storage entry '"
+                           << entry.getName().getValue() << "' for scheme "
                            << stringifyQuantScheme(quant->getScheme());
+    }
+  }
 
   StringRef scaleKey = quant->getScheme() == QuantScheme::compressed_tensors
                            ? "weight_scale"
                            : "scales";
   Type scaleType =
       storage.getAs<TensorRefAttr>(scaleKey).getType().getElementType();
-  if (scaleType != type.getElementType())
+  if (scaleType != type.getElementType()) {
     return emitOpError() << "expects the weight's element type to be the "
                             "scales' type "
                          << scaleType << ", got " << type.getElementType();
+  }
   return success();
 }
 
@@ -230,24 +263,31 @@ LogicalResult WeightOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult EmbedOp::verifySymbolUses(SymbolTableCollection &tables) {
-  FailureOr<WeightOp> w = lookupWeight(*this, tables, getWeightAttr(), "weight");
-  if (failed(w))
+  FailureOr<WeightOp> w =
+      lookupWeight(*this, tables, getWeightAttr(), "weight");
+  if (failed(w)) {
     return failure();
+  }
   RankedTensorType wt = w->getTensorType();
-  if (wt.getRank() != 2 || w->getQuant())
+  if (wt.getRank() != 2 || w->getQuant()) {
     return emitOpError("expects an unquantized [vocab, hidden] weight");
-  if (features(getResult()) != wt.getDimSize(1))
+  }
+  if (features(getResult()) != wt.getDimSize(1)) {
     return emitOpError() << "expects result features to equal the embedding "
                             "width "
-                         << wt.getDimSize(1) << ", got " << features(getResult());
-  if (!dimsAgree(getIds().getType().getDimSize(0), rows(getResult())))
+                         << wt.getDimSize(1) << ", got "
+                         << features(getResult());
+  }
+  if (!dimsAgree(getIds().getType().getDimSize(0), rows(getResult()))) {
     return emitOpError("expects one result row per token id");
+  }
   return success();
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (getEps().convertToDouble() <= 0.0)
+  if (getEps().convertToDouble() <= 0.0) {
     return emitOpError("expects a positive eps");
+  }
   return success();
 }
 
@@ -257,35 +297,45 @@ LogicalResult RMSNormOp::verifySymbolUses(SymbolTableCollection &tables) {
 }
 
 LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &tables) {
-  FailureOr<WeightOp> w = lookupWeight(*this, tables, getWeightAttr(), "weight");
-  if (failed(w))
+  FailureOr<WeightOp> w =
+      lookupWeight(*this, tables, getWeightAttr(), "weight");
+  if (failed(w)) {
     return failure();
+  }
   RankedTensorType wt = w->getTensorType();
-  if (wt.getRank() != 2)
+  if (wt.getRank() != 2) {
     return emitOpError() << "expects a 2-D [N, K] weight, got "
                          << shapeStr(wt.getShape());
+  }
   if (failed(expectFeatures(*this, "input", getInput(), wt.getDimSize(1))) ||
       failed(expectFeatures(*this, "result", getResult(), wt.getDimSize(0))) ||
-      failed(expectSameRows(*this, {getInput(), getResult()})))
+      failed(expectSameRows(*this, {getInput(), getResult()}))) {
     return failure();
-  if (getQuantAttr() != w->getQuantAttr())
+  }
+  if (getQuantAttr() != w->getQuantAttr()) {
     return emitOpError("expects quant to match the weight's quantization");
+  }
   return success();
 }
 
 LogicalResult LMHeadOp::verifySymbolUses(SymbolTableCollection &tables) {
-  FailureOr<WeightOp> w = lookupWeight(*this, tables, getWeightAttr(), "weight");
-  if (failed(w))
+  FailureOr<WeightOp> w =
+      lookupWeight(*this, tables, getWeightAttr(), "weight");
+  if (failed(w)) {
     return failure();
+  }
   RankedTensorType wt = w->getTensorType();
-  if (wt.getRank() != 2)
+  if (wt.getRank() != 2) {
     return emitOpError("expects a [vocab, hidden] weight");
+  }
   if (failed(expectFeatures(*this, "input", getInput(), wt.getDimSize(1))) ||
       failed(expectFeatures(*this, "result", getResult(), wt.getDimSize(0))) ||
-      failed(expectSameRows(*this, {getInput(), getResult()})))
+      failed(expectSameRows(*this, {getInput(), getResult()}))) {
     return failure();
-  if (getQuantAttr() != w->getQuantAttr())
+  }
+  if (getQuantAttr() != w->getQuantAttr()) {
     return emitOpError("expects quant to match the weight's quantization");
+  }
   return success();
 }
 
@@ -294,48 +344,61 @@ LogicalResult LMHeadOp::verifySymbolUses(SymbolTableCollection &tables) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult GatedDeltaNetOp::verify() {
-  int64_t hk = static_cast<int64_t>(getNumKHeads()), hv = static_cast<int64_t>(getNumVHeads()), dk = static_cast<int64_t>(getHeadKDim()),
+  int64_t hk = static_cast<int64_t>(getNumKHeads()),
+          hv = static_cast<int64_t>(getNumVHeads()),
+          dk = static_cast<int64_t>(getHeadKDim()),
           dv = static_cast<int64_t>(getHeadVDim());
-  if (hk <= 0 || hv <= 0 || dk <= 0 || dv <= 0 || static_cast<int64_t>(getConvKernelSize()) <= 0)
+  if (hk <= 0 || hv <= 0 || dk <= 0 || dv <= 0 ||
+      static_cast<int64_t>(getConvKernelSize()) <= 0) {
     return emitOpError("expects positive head counts, head dims and conv "
                        "kernel size");
-  if (static_cast<int64_t>(getLayer()) < 0)
+  }
+  if (static_cast<int64_t>(getLayer()) < 0) {
     return emitOpError("expects a non-negative layer index");
-  if (hv % hk != 0)
+  }
+  if (hv % hk != 0) {
     return emitOpError() << "expects num_v_heads (" << hv
                          << ") to be a multiple of num_k_heads (" << hk << ")";
-  if (getNormEps().convertToDouble() <= 0.0)
+  }
+  if (getNormEps().convertToDouble() <= 0.0) {
     return emitOpError("expects a positive norm_eps");
+  }
   if (failed(expectFeatures(*this, "qkv", getQkv(), 2 * hk * dk + hv * dv)) ||
       failed(expectFeatures(*this, "z", getZ(), hv * dv)) ||
       failed(expectFeatures(*this, "b", getB(), hv)) ||
       failed(expectFeatures(*this, "a", getA(), hv)) ||
-      failed(expectFeatures(*this, "result", getResult(), hv * dv)))
+      failed(expectFeatures(*this, "result", getResult(), hv * dv))) {
     return failure();
+  }
   return expectSameRows(*this, {getQkv(), getZ(), getB(), getA(), getResult()});
 }
 
-LogicalResult
-GatedDeltaNetOp::verifySymbolUses(SymbolTableCollection &tables) {
+LogicalResult GatedDeltaNetOp::verifySymbolUses(SymbolTableCollection &tables) {
   int64_t hv = static_cast<int64_t>(getNumVHeads());
   int64_t channels = features(getQkv());
   FailureOr<WeightOp> conv =
       lookupWeight(*this, tables, getConvWeightAttr(), "conv_weight");
-  if (failed(conv))
+  if (failed(conv)) {
     return failure();
+  }
   ArrayRef<int64_t> cs = conv->getTensorType().getShape();
   // Hugging Face stores the depthwise conv as [C, 1, K]; accept [C, K] too.
-  SmallVector<int64_t> want = {channels, 1, static_cast<int64_t>(getConvKernelSize())};
-  if (cs.size() == 2)
+  SmallVector<int64_t> want = {channels, 1,
+                               static_cast<int64_t>(getConvKernelSize())};
+  if (cs.size() == 2) {
     want = {channels, static_cast<int64_t>(getConvKernelSize())};
-  if (failed(expectShape(*this, "conv_weight weight", cs, want)))
+  }
+  if (failed(expectShape(*this, "conv_weight weight", cs, want))) {
     return failure();
+  }
   if (failed(expectWeightShape(*this, tables, getALogAttr(), "a_log", {hv})) ||
       failed(
           expectWeightShape(*this, tables, getDtBiasAttr(), "dt_bias", {hv})) ||
       failed(expectWeightShape(*this, tables, getNormWeightAttr(),
-                               "norm_weight", {static_cast<int64_t>(getHeadVDim())})))
+                               "norm_weight",
+                               {static_cast<int64_t>(getHeadVDim())}))) {
     return failure();
+  }
   return success();
 }
 
@@ -344,29 +407,38 @@ GatedDeltaNetOp::verifySymbolUses(SymbolTableCollection &tables) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult GatedAttentionOp::verify() {
-  int64_t hq = static_cast<int64_t>(getNumHeads()), hkv = static_cast<int64_t>(getNumKvHeads()), d = static_cast<int64_t>(getHeadDim());
-  if (hq <= 0 || hkv <= 0 || d <= 0)
+  int64_t hq = static_cast<int64_t>(getNumHeads()),
+          hkv = static_cast<int64_t>(getNumKvHeads()),
+          d = static_cast<int64_t>(getHeadDim());
+  if (hq <= 0 || hkv <= 0 || d <= 0) {
     return emitOpError("expects positive head counts and head dim");
-  if (static_cast<int64_t>(getLayer()) < 0)
+  }
+  if (static_cast<int64_t>(getLayer()) < 0) {
     return emitOpError("expects a non-negative layer index");
-  if (hq % hkv != 0)
+  }
+  if (hq % hkv != 0) {
     return emitOpError() << "expects num_heads (" << hq
                          << ") to be a multiple of num_kv_heads (" << hkv
                          << ")";
+  }
   int64_t rot = static_cast<int64_t>(getRotaryDim());
-  if (rot <= 0 || rot > d || rot % 2 != 0)
+  if (rot <= 0 || rot > d || rot % 2 != 0) {
     return emitOpError() << "expects an even rotary_dim in (0, head_dim], got "
                          << rot;
-  if (getRopeTheta().convertToDouble() <= 0.0)
+  }
+  if (getRopeTheta().convertToDouble() <= 0.0) {
     return emitOpError("expects a positive rope_theta");
-  if (getNormEps().convertToDouble() <= 0.0)
+  }
+  if (getNormEps().convertToDouble() <= 0.0) {
     return emitOpError("expects a positive norm_eps");
+  }
   int64_t qWidth = hq * d * (getOutputGate() ? 2 : 1);
   if (failed(expectFeatures(*this, "q", getQ(), qWidth)) ||
       failed(expectFeatures(*this, "k", getK(), hkv * d)) ||
       failed(expectFeatures(*this, "v", getV(), hkv * d)) ||
-      failed(expectFeatures(*this, "result", getResult(), hq * d)))
+      failed(expectFeatures(*this, "result", getResult(), hq * d))) {
     return failure();
+  }
   return expectSameRows(*this, {getQ(), getK(), getV(), getResult()});
 }
 
@@ -375,8 +447,9 @@ GatedAttentionOp::verifySymbolUses(SymbolTableCollection &tables) {
   if (failed(expectWeightShape(*this, tables, getQNormAttr(), "q_norm",
                                {static_cast<int64_t>(getHeadDim())})) ||
       failed(expectWeightShape(*this, tables, getKNormAttr(), "k_norm",
-                               {static_cast<int64_t>(getHeadDim())})))
+                               {static_cast<int64_t>(getHeadDim())}))) {
     return failure();
+  }
   return success();
 }
 
@@ -385,24 +458,30 @@ GatedAttentionOp::verifySymbolUses(SymbolTableCollection &tables) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MoEOp::verify() {
-  int64_t e = static_cast<int64_t>(getNumExperts()), k = static_cast<int64_t>(getTopK());
-  if (e <= 0)
+  int64_t e = static_cast<int64_t>(getNumExperts()),
+          k = static_cast<int64_t>(getTopK());
+  if (e <= 0) {
     return emitOpError("expects a positive num_experts");
-  if (k <= 0 || k > e)
+  }
+  if (k <= 0 || k > e) {
     return emitOpError() << "expects top_k in [1, num_experts], got " << k;
+  }
   bool split = getExpertsGate().has_value() || getExpertsUp().has_value();
   bool fused = getExpertsGateUp().has_value();
-  if (split == fused ||
-      (split && !(getExpertsGate().has_value() && getExpertsUp().has_value())))
+  if (split == fused || (split && !(getExpertsGate().has_value() &&
+                                    getExpertsUp().has_value()))) {
     return emitOpError("expects either experts_gate and experts_up or "
                        "experts_gate_up");
+  }
   int shared = getSharedGate().has_value() + getSharedUp().has_value() +
                getSharedDown().has_value();
-  if (shared != 0 && shared != 3)
+  if (shared != 0 && shared != 3) {
     return emitOpError("expects shared_gate, shared_up and shared_down "
                        "together");
-  if (getSharedExpertGate() && shared == 0)
+  }
+  if (getSharedExpertGate() && shared == 0) {
     return emitOpError("expects a shared expert with shared_expert_gate");
+  }
   return success();
 }
 
@@ -410,23 +489,28 @@ LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &tables) {
   int64_t e = static_cast<int64_t>(getNumExperts());
   int64_t h = features(getInput());
   if (failed(expectWeightShape(*this, tables, getRouterAttr(), "router",
-                               {e, h})))
+                               {e, h}))) {
     return failure();
+  }
   FailureOr<WeightOp> down =
       lookupWeight(*this, tables, getExpertsDownAttr(), "experts_down");
-  if (failed(down))
+  if (failed(down)) {
     return failure();
+  }
   ArrayRef<int64_t> ds = down->getTensorType().getShape();
-  if (ds.size() != 3)
-    return emitOpError() << "expects experts_down weight of shape [" << e << ", "
-                         << h << ", I], got " << shapeStr(ds);
+  if (ds.size() != 3) {
+    return emitOpError() << "expects experts_down weight of shape [" << e
+                         << ", " << h << ", I], got " << shapeStr(ds);
+  }
   int64_t inter = ds[2];
-  if (failed(expectShape(*this, "experts_down weight", ds, {e, h, inter})))
+  if (failed(expectShape(*this, "experts_down weight", ds, {e, h, inter}))) {
     return failure();
+  }
   if (getExpertsGateUpAttr()) {
     if (failed(expectWeightShape(*this, tables, getExpertsGateUpAttr(),
-                                 "experts_gate_up", {e, 2 * inter, h})))
+                                 "experts_gate_up", {e, 2 * inter, h}))) {
       return failure();
+    }
   } else if (failed(expectWeightShape(*this, tables, getExpertsGateAttr(),
                                       "experts_gate", {e, inter, h})) ||
              failed(expectWeightShape(*this, tables, getExpertsUpAttr(),
@@ -436,21 +520,24 @@ LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &tables) {
   if (getSharedDownAttr()) {
     FailureOr<WeightOp> sdown =
         lookupWeight(*this, tables, getSharedDownAttr(), "shared_down");
-    if (failed(sdown))
+    if (failed(sdown)) {
       return failure();
+    }
     ArrayRef<int64_t> ss = sdown->getTensorType().getShape();
     int64_t sInter = ss.size() == 2 ? ss[1] : -1;
     if (failed(expectShape(*this, "shared_down weight", ss, {h, sInter})) ||
         failed(expectWeightShape(*this, tables, getSharedGateAttr(),
                                  "shared_gate", {sInter, h})) ||
         failed(expectWeightShape(*this, tables, getSharedUpAttr(), "shared_up",
-                                 {sInter, h})))
+                                 {sInter, h}))) {
       return failure();
+    }
   }
   if (getSharedExpertGateAttr() &&
       failed(expectWeightShape(*this, tables, getSharedExpertGateAttr(),
-                               "shared_expert_gate", {1, h})))
+                               "shared_expert_gate", {1, h}))) {
     return failure();
+  }
   return success();
 }
 

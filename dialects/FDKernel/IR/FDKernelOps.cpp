@@ -17,49 +17,66 @@ static constexpr int64_t kMaxBlockThreads = 1024;
 
 LogicalResult BufferOp::verify() {
   // I64Attr getters are unsigned; read them signed so negatives are caught.
-  if (static_cast<int64_t>(getSize()) <= 0)
+  if (static_cast<int64_t>(getSize()) <= 0) {
     return emitOpError("expects a positive size");
-  if (static_cast<int64_t>(getOffset()) < 0)
+  }
+  if (static_cast<int64_t>(getOffset()) < 0) {
     return emitOpError("expects a non-negative offset");
-  if (getKind() != BufferKind::arena && getOffset() != 0)
+  }
+  if (getKind() != BufferKind::arena && getOffset() != 0) {
     return emitOpError("expects offset 0 outside the arena");
+  }
   return success();
 }
 
 LogicalResult LaunchOp::verify() {
   StringRef name = getTemplateName();
-  if (name.empty() || !llvm::all_of(name, [](char c) {
-        return llvm::isAlnum(c) || c == '_';
-      }) || llvm::isDigit(name.front()))
+  if (name.empty() ||
+      !llvm::all_of(name,
+                    [](char c) { return llvm::isAlnum(c) || c == '_'; }) ||
+      llvm::isDigit(name.front())) {
     return emitOpError() << "expects the template name to be a C identifier, "
                             "got '"
                          << name << "'";
-  for (NamedAttribute p : getParams())
-    if (!isa<IntegerAttr, BoolAttr>(p.getValue()))
-      return emitOpError() << "expects template parameter '" << p.getName().getValue()
+  }
+  for (NamedAttribute p : getParams()) {
+    if (!isa<IntegerAttr, BoolAttr>(p.getValue())) {
+      return emitOpError() << "expects template parameter '"
+                           << p.getName().getValue()
                            << "' to be an integer or bool";
-  if (getGrid().size() != 3 || getBlock().size() != 3)
+    }
+  }
+  if (getGrid().size() != 3 || getBlock().size() != 3) {
     return emitOpError("expects 3-D grid and block");
-  for (int64_t d : llvm::concat<const int64_t>(getGrid(), getBlock()))
-    if (d <= 0)
+  }
+  for (int64_t d : llvm::concat<const int64_t>(getGrid(), getBlock())) {
+    if (d <= 0) {
       return emitOpError("expects positive grid and block dimensions");
+    }
+  }
   int64_t threads = getBlock()[0] * getBlock()[1] * getBlock()[2];
-  if (threads % kWaveSize != 0 || threads > kMaxBlockThreads)
+  if (threads % kWaveSize != 0 || threads > kMaxBlockThreads) {
     return emitOpError() << "expects a block of whole waves of " << kWaveSize
                          << " and at most " << kMaxBlockThreads
                          << " threads, got " << threads;
-  if (getOuts().empty())
+  }
+  if (getOuts().empty()) {
     return emitOpError("expects at least one output buffer");
+  }
   llvm::SmallDenseSet<Attribute> seen;
-  for (Attribute out : getOuts())
-    if (!seen.insert(out).second)
+  for (Attribute out : getOuts()) {
+    if (!seen.insert(out).second) {
       return emitOpError() << "expects each output once, got " << out
                            << " twice";
+    }
+  }
   llvm::SmallDenseSet<Attribute> epilogues;
-  for (Attribute e : getEpilogues())
-    if (!epilogues.insert(e).second)
+  for (Attribute e : getEpilogues()) {
+    if (!epilogues.insert(e).second) {
       return emitOpError() << "expects each epilogue once, got " << e
                            << " twice";
+    }
+  }
   return success();
 }
 
@@ -67,16 +84,19 @@ LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &tables) {
   auto check = [&](ArrayAttr refs, bool isOutput) -> LogicalResult {
     for (auto ref : refs.getAsRange<FlatSymbolRefAttr>()) {
       auto buffer = tables.lookupNearestSymbolFrom<BufferOp>(*this, ref);
-      if (!buffer)
-        return emitOpError() << "expects " << ref
-                             << " to name an fdkernel.buffer";
-      if (isOutput && buffer.getKind() == BufferKind::weight)
+      if (!buffer) {
+        return emitOpError()
+               << "expects " << ref << " to name an fdkernel.buffer";
+      }
+      if (isOutput && buffer.getKind() == BufferKind::weight) {
         return emitOpError() << "expects no write to weight buffer " << ref;
+      }
     }
     return success();
   };
-  if (failed(check(getIns(), false)) || failed(check(getOuts(), true)))
+  if (failed(check(getIns(), false)) || failed(check(getOuts(), true))) {
     return failure();
+  }
   return success();
 }
 
