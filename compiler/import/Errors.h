@@ -3,7 +3,11 @@
 #ifndef FUSEDECODE_COMPILER_IMPORT_ERRORS_H
 #define FUSEDECODE_COMPILER_IMPORT_ERRORS_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <string>
 
@@ -25,6 +29,11 @@ inline llvm::Error makeError(const std::string &file, const std::string &what,
     }
   }
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// "[a, b, c]", the shape spelling of every import message.
+inline std::string formatShape(llvm::ArrayRef<int64_t> shape) {
+  return fmt::format("[{}]", fmt::join(shape.begin(), shape.end(), ", "));
 }
 
 } // namespace fd::import

@@ -31,13 +31,6 @@ struct ImportError {
   std::string file, what, problem;
 };
 
-std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return s + "]";
-}
 
 /// A weight symbol and the quantization an op using it must carry.
 struct WeightRef {
@@ -113,8 +106,8 @@ private:
                                       : " is not I32 (packed int4/int8)"));
       }
       if (llvm::ArrayRef<int64_t>(r.info->shape) != shape) {
-        tensorError(r, "expected shape " + shapeStr(shape) + why + ", got " +
-                           shapeStr(r.info->shape));
+        tensorError(r, "expected shape " + formatShape(shape) + why + ", got " +
+                           formatShape(r.info->shape));
       }
       if (elem && t != elem) {
         tensorError(r, "dtype differs from the other experts'");

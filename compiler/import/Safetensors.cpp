@@ -67,13 +67,6 @@ bool readFully(int fd, char *buf, size_t n, uint64_t offset) {
   return true;
 }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return s + "]";
-}
 
 /// Parses one header entry; the name is already known.
 llvm::Error parseEntry(const std::string &path, const std::string &name,
@@ -111,7 +104,7 @@ llvm::Error parseEntry(const std::string &path, const std::string &name,
   uint64_t bytes = 0;
   overflow |= __builtin_mul_overflow(numel, dtypeSize(*dtype), &bytes);
   if (overflow) {
-    return err("shape " + shapeString(shape) + " overflows 64 bits");
+    return err("shape " + formatShape(shape) + " overflows 64 bits");
   }
   auto off = entry.find("data_offsets");
   if (off == entry.end() || !off->is_array() || off->size() != 2 ||
@@ -130,7 +123,7 @@ llvm::Error parseEntry(const std::string &path, const std::string &name,
   }
   if (e - b != bytes) {
     return err("data offsets span " + std::to_string(e - b) +
-               " bytes but shape " + shapeString(shape) + " of " +
+               " bytes but shape " + formatShape(shape) + " of " +
                dtypeName(*dtype) + " needs " + std::to_string(bytes));
   }
   out.name = name;

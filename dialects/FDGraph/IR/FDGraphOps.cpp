@@ -296,47 +296,40 @@ LogicalResult RMSNormOp::verifySymbolUses(SymbolTableCollection &tables) {
                            {features(getInput())});
 }
 
-LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &tables) {
-  FailureOr<WeightOp> w =
-      lookupWeight(*this, tables, getWeightAttr(), "weight");
+/// linear and lm_head: a [N, K] weight, [T, K] in, [T, N] out, and the op's
+/// quant equal to the weight's.
+static LogicalResult verifyProjection(Operation *op,
+                                      SymbolTableCollection &tables,
+                                      FlatSymbolRefAttr weight, Value input,
+                                      Value result, QuantAttr quant) {
+  FailureOr<WeightOp> w = lookupWeight(op, tables, weight, "weight");
   if (failed(w)) {
     return failure();
   }
   RankedTensorType wt = w->getTensorType();
   if (wt.getRank() != 2) {
-    return emitOpError() << "expects a 2-D [N, K] weight, got "
-                         << shapeStr(wt.getShape());
+    return op->emitOpError()
+           << "expects a 2-D [N, K] weight, got " << shapeStr(wt.getShape());
   }
-  if (failed(expectFeatures(*this, "input", getInput(), wt.getDimSize(1))) ||
-      failed(expectFeatures(*this, "result", getResult(), wt.getDimSize(0))) ||
-      failed(expectSameRows(*this, {getInput(), getResult()}))) {
+  if (failed(expectFeatures(op, "input", input, wt.getDimSize(1))) ||
+      failed(expectFeatures(op, "result", result, wt.getDimSize(0))) ||
+      failed(expectSameRows(op, {input, result}))) {
     return failure();
   }
-  if (getQuantAttr() != w->getQuantAttr()) {
-    return emitOpError("expects quant to match the weight's quantization");
+  if (quant != w->getQuantAttr()) {
+    return op->emitOpError("expects quant to match the weight's quantization");
   }
   return success();
 }
 
+LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &tables) {
+  return verifyProjection(*this, tables, getWeightAttr(), getInput(),
+                          getResult(), getQuantAttr());
+}
+
 LogicalResult LMHeadOp::verifySymbolUses(SymbolTableCollection &tables) {
-  FailureOr<WeightOp> w =
-      lookupWeight(*this, tables, getWeightAttr(), "weight");
-  if (failed(w)) {
-    return failure();
-  }
-  RankedTensorType wt = w->getTensorType();
-  if (wt.getRank() != 2) {
-    return emitOpError("expects a [vocab, hidden] weight");
-  }
-  if (failed(expectFeatures(*this, "input", getInput(), wt.getDimSize(1))) ||
-      failed(expectFeatures(*this, "result", getResult(), wt.getDimSize(0))) ||
-      failed(expectSameRows(*this, {getInput(), getResult()}))) {
-    return failure();
-  }
-  if (getQuantAttr() != w->getQuantAttr()) {
-    return emitOpError("expects quant to match the weight's quantization");
-  }
-  return success();
+  return verifyProjection(*this, tables, getWeightAttr(), getInput(),
+                          getResult(), getQuantAttr());
 }
 
 //===----------------------------------------------------------------------===//

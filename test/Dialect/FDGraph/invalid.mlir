@@ -277,7 +277,7 @@ func.func @f(%x: tensor<?x32xf32>) {
 // CHECK-LABEL: head_rank
 fdgraph.weight @h : tensor<32xbf16> storage {weight = #fdgraph.tensor<"h", tensor<32xbf16>, files = [0]>}
 func.func @f(%x: tensor<?x32xf32>) {
-  // expected-error @+1 {{expects a [vocab, hidden] weight}}
+  // expected-error @+1 {{expects a 2-D [N, K] weight, got [32]}}
   %0 = fdgraph.lm_head %x, @h : tensor<?x32xf32> -> tensor<?x8xf32>
   return
 }
