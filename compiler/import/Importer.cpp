@@ -31,7 +31,6 @@ struct ImportError {
   std::string file, what, problem;
 };
 
-
 /// A weight symbol and the quantization an op using it must carry.
 struct WeightRef {
   FlatSymbolRefAttr sym;
@@ -574,6 +573,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> importCheckpoint(MLIRContext &context,
     module = importer.run();
   } catch (const ImportError &e) {
     return makeError(e.file, e.what, e.problem);
+  } catch (const std::exception &e) {
+    return makeError(configPath, "", std::string("import failed: ") + e.what());
   }
   // The verifier re-checks every shape the importer derived; a failure here
   // is an importer bug, reported with the offending op's location.

@@ -184,6 +184,22 @@ TEST(Import, ReadsHyperparametersFromConfig) {
   EXPECT_TRUE(attn[0].getOutputGate());
 }
 
+TEST(Import, TiedEmbeddingsServeAsHead) {
+  test::TestCheckpoint c = test::TestCheckpoint::tiny();
+  c.config["tie_word_embeddings"] = true;
+  c.remove("lm_head.weight");
+  std::string dir = test::freshDir("ckpt");
+  c.write(dir);
+  auto module = import(context(), dir);
+  ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
+  int heads = 0;
+  (**module).walk([&](fdg::LMHeadOp op) {
+    ++heads;
+    EXPECT_EQ(op.getWeight(), "embed_tokens");
+  });
+  EXPECT_EQ(heads, 1);
+}
+
 TEST(Import, LocationsNameTensorsAndFields) {
   std::string dir = test::freshDir("ckpt");
   test::TestCheckpoint::tiny().write(dir);
@@ -348,6 +364,13 @@ INSTANTIATE_TEST_SUITE_P(
             nullptr, "config.json",
             "text_config.layer_types: has 3 entries but num_hidden_layers is "
             "4"},
+        BadCase{"ImplausibleLayerCount",
+                [](auto &c) {
+                  c.config["text_config"].erase("layer_types");
+                  setText(c, "num_hidden_layers", 1000000000000ll);
+                },
+                nullptr, "config.json",
+                "text_config.num_hidden_layers: implausibly large value"},
         BadCase{"TopKAboveExperts",
                 [](auto &c) { setText(c, "num_experts_per_tok", 9); }, nullptr,
                 "config.json",

@@ -18,6 +18,8 @@ namespace fd::import {
 
 namespace {
 
+constexpr int64_t kMaxDimension = int64_t(1) << 24;
+
 /// Thrown inside this file only; parseModelConfig turns it into llvm::Error.
 struct ConfigError {
   std::string field;
@@ -54,6 +56,13 @@ public:
     if (v <= 0) {
       throw ConfigError{name(key), "expected a positive integer, got " +
                                        std::to_string(v)};
+    }
+    // Every size is a tensor dimension or a layer count; bounding them keeps
+    // products of two of them inside int64 and a hostile config from asking
+    // for absurd allocations.
+    if (v > kMaxDimension) {
+      throw ConfigError{name(key),
+                        "implausibly large value " + std::to_string(v)};
     }
     return v;
   }

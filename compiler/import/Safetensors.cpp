@@ -67,7 +67,6 @@ bool readFully(int fd, char *buf, size_t n, uint64_t offset) {
   return true;
 }
 
-
 /// Parses one header entry; the name is already known.
 llvm::Error parseEntry(const std::string &path, const std::string &name,
                        const json &entry, uint64_t dataSize, TensorInfo &out) {
@@ -171,8 +170,9 @@ int64_t TensorInfo::numElements() const {
   return n;
 }
 
-llvm::Expected<Shard> readSafetensorsHeader(const std::string &dir,
-                                            const std::string &file) {
+namespace {
+llvm::Expected<Shard> readHeaderImpl(const std::string &dir,
+                                     const std::string &file) {
   Shard shard;
   shard.file = file;
   shard.path = (std::filesystem::path(dir) / file).string();
@@ -267,6 +267,17 @@ llvm::Expected<Shard> readSafetensorsHeader(const std::string &dir,
   }
   return shard;
 }
+} // namespace
+
+llvm::Expected<Shard> readSafetensorsHeader(const std::string &dir,
+                                            const std::string &file) {
+  try {
+    return readHeaderImpl(dir, file);
+  } catch (const std::exception &e) {
+    // Allocation failure or a library error: still one line, never a crash.
+    return makeError(dir + "/" + file, "header", e.what());
+  }
+}
 
 llvm::Error Checkpoint::addShard(Shard shard) {
   unsigned s = static_cast<unsigned>(shards_.size());
@@ -282,6 +293,15 @@ llvm::Error Checkpoint::addShard(Shard shard) {
 }
 
 llvm::Expected<Checkpoint> Checkpoint::open(const std::string &dir) {
+  try {
+    return openImpl(dir);
+  } catch (const std::exception &e) {
+    return makeError(dir, "",
+                     std::string("cannot read the checkpoint: ") + e.what());
+  }
+}
+
+llvm::Expected<Checkpoint> Checkpoint::openImpl(const std::string &dir) {
   namespace fs = std::filesystem;
   Checkpoint ckpt;
   ckpt.dir_ = dir;

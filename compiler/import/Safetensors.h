@@ -91,6 +91,7 @@ public:
   std::vector<llvm::StringRef> tensorNames() const;
 
 private:
+  static llvm::Expected<Checkpoint> openImpl(const std::string &dir);
   llvm::Error addShard(Shard shard);
 
   std::string dir_;
