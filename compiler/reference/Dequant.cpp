@@ -1,0 +1,68 @@
+//===- Dequant.cpp - integer weight packings to float ---------------------===//
+
+#include "compiler/reference/Dequant.h"
+
+namespace fd::reference {
+
+namespace {
+/// The `index`-th `bits`-wide unsigned field of a stream of int32 words.
+inline int32_t field(const int32_t *words, int64_t index, unsigned bits) {
+  int64_t perWord = 32 / bits;
+  uint32_t word = static_cast<uint32_t>(words[index / perWord]);
+  uint32_t mask = (1u << bits) - 1u;
+  return static_cast<int32_t>((word >> ((index % perWord) * bits)) & mask);
+}
+} // namespace
+
+std::vector<float> dequantGptq(const int32_t *qweight, const int32_t *qzeros,
+                               const float *scales, int64_t n, int64_t k,
+                               unsigned bits, int64_t groupSize) {
+  int64_t group = groupSize == -1 ? k : groupSize;
+  int64_t perWord = 32 / bits;
+  int64_t zeroRowWords = n / perWord;
+  std::vector<float> w(static_cast<size_t>(n * k));
+  for (int64_t kk = 0; kk < k; ++kk) {
+    int64_t g = kk / group;
+    // Row kk/perWord of qweight holds K-values kk..kk+perWord-1 for all N.
+    const int32_t *row = qweight + (kk / perWord) * n;
+    unsigned shift = static_cast<unsigned>((kk % perWord) * bits);
+    for (int64_t nn = 0; nn < n; ++nn) {
+      int32_t q = static_cast<int32_t>(
+          (static_cast<uint32_t>(row[nn]) >> shift) & ((1u << bits) - 1u));
+      int32_t zero = field(qzeros + g * zeroRowWords, nn, bits) + 1;
+      w[nn * k + kk] = static_cast<float>(q - zero) * scales[g * n + nn];
+    }
+  }
+  return w;
+}
+
+std::vector<float> dequantCompressed(const int32_t *packed,
+                                     const int32_t *zeroPoints,
+                                     const float *scales, int64_t n, int64_t k,
+                                     unsigned bits, int64_t groupSize) {
+  int64_t group = groupSize == -1 ? k : groupSize;
+  int64_t groups = k / group;
+  int64_t rowWords = k * bits / 32;
+  int32_t offset = 1 << (bits - 1);
+  std::vector<float> w(static_cast<size_t>(n * k));
+  for (int64_t nn = 0; nn < n; ++nn) {
+    for (int64_t kk = 0; kk < k; ++kk) {
+      int64_t g = kk / group;
+      int32_t q = field(packed + nn * rowWords, kk, bits) - offset;
+      int32_t zp = 0;
+      if (zeroPoints) {
+        // [N*bits/32, K/G]: column g, packed along N.
+        int64_t perWord = 32 / bits;
+        uint32_t word =
+            static_cast<uint32_t>(zeroPoints[(nn / perWord) * groups + g]);
+        zp = static_cast<int32_t>((word >> ((nn % perWord) * bits)) &
+                                  ((1u << bits) - 1u)) -
+             offset;
+      }
+      w[nn * k + kk] = static_cast<float>(q - zp) * scales[nn * groups + g];
+    }
+  }
+  return w;
+}
+
+} // namespace fd::reference

@@ -1,0 +1,38 @@
+//===- Dequant.h - integer weight packings to float -------------*- C++ -*-===//
+//
+// Dequantizes the packed integer layouts the importer accepts into a dense
+// row-major float [N, K] matrix (out features x in features, as a Hugging Face
+// Linear weight).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FUSEDECODE_COMPILER_REFERENCE_DEQUANT_H
+#define FUSEDECODE_COMPILER_REFERENCE_DEQUANT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace fd::reference {
+
+/// GPTQ v1 packing (also AutoRound `auto_round:auto_gptq`): qweight int32
+/// [K*bits/32, N] with value k at bits (k % (32/bits)) * bits of row
+/// k / (32/bits); qzeros int32 [K/G, N*bits/32] packed the same way along N,
+/// storing zero - 1; scales [K/G, N]. w[n][k] = (q - zero) * scale.
+std::vector<float> dequantGptq(const int32_t *qweight, const int32_t *qzeros,
+                               const float *scales, int64_t n, int64_t k,
+                               unsigned bits, int64_t groupSize);
+
+/// compressed-tensors `pack_quantized`: weight_packed int32 [N, K*bits/32]
+/// packed along K with values offset by 2^(bits-1) to be unsigned;
+/// weight_scale [N, K/G]; optional weight_zero_point int32 [N*bits/32, K/G]
+/// packed along N with the same offset. w = (q - zp) * scale, zp = 0 when
+/// absent.
+std::vector<float> dequantCompressed(const int32_t *packed,
+                                     const int32_t *zeroPoints,
+                                     const float *scales, int64_t n, int64_t k,
+                                     unsigned bits, int64_t groupSize);
+
+} // namespace fd::reference
+
+#endif
