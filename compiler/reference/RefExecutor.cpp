@@ -385,8 +385,11 @@ RefExecutor::Tensor RefExecutor::moe(const MoEStep &s, const Tensor &x) {
     }
     std::vector<int64_t> order(static_cast<size_t>(e));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
+    // Largest first, the lower index on ties (a total order, so the choice
+    // does not depend on the sort algorithm).
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);
+    });
     double topSum = 0;
     for (int64_t i = 0; i < s.topK; ++i) {
       topSum += probs[order[i]];
