@@ -451,10 +451,6 @@ void readQwen3(const Fields &text, ModelConfig &cfg) {
 
 } // namespace
 
-const char *familyName(Family f) {
-  return f == Family::Qwen35Moe ? "qwen3.5-moe" : "qwen3-moe";
-}
-
 LinearQuant QuantConfig::lookup(const std::string &module, bool &explicitRule,
                                 std::string &ruleSource) const {
   explicitRule = false;

@@ -9,6 +9,8 @@
 #ifndef FUSEDECODE_COMPILER_IMPORT_MODELCONFIG_H
 #define FUSEDECODE_COMPILER_IMPORT_MODELCONFIG_H
 
+#include "compiler/import/ModelFamily.h"
+
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -18,13 +20,6 @@
 #include <vector>
 
 namespace fd::import {
-
-enum class Family {
-  /// Qwen3.5 MoE: hybrid Gated DeltaNet / gated attention, shared expert.
-  Qwen35Moe,
-  /// Qwen3 MoE: plain attention with q/k norm, no shared expert.
-  Qwen3Moe,
-};
 
 enum class LayerKind { LinearAttention, FullAttention };
 
@@ -94,7 +89,6 @@ struct ModelConfig {
 /// Parses `<dir>/config.json`. Errors read "<path>: <field>: <problem>".
 llvm::Expected<ModelConfig> parseModelConfig(const std::string &dir);
 
-const char *familyName(Family f);
 
 } // namespace fd::import
 

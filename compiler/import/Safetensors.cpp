@@ -21,22 +21,6 @@ using json = nlohmann::json;
 namespace fd::import {
 
 namespace {
-struct DTypeEntry {
-  DType type;
-  const char *name;
-  unsigned size;
-};
-constexpr DTypeEntry kDTypes[] = {
-    {DType::BOOL, "BOOL", 1},       {DType::U8, "U8", 1},
-    {DType::I8, "I8", 1},           {DType::I16, "I16", 2},
-    {DType::U16, "U16", 2},         {DType::I32, "I32", 4},
-    {DType::U32, "U32", 4},         {DType::I64, "I64", 8},
-    {DType::U64, "U64", 8},         {DType::F16, "F16", 2},
-    {DType::BF16, "BF16", 2},       {DType::F32, "F32", 4},
-    {DType::F64, "F64", 8},         {DType::F8_E4M3, "F8_E4M3", 1},
-    {DType::F8_E5M2, "F8_E5M2", 1},
-};
-
 // The safetensors format caps the header at 100 MB; a larger length field is
 // corruption, and honouring it would allocate absurd buffers.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
@@ -134,33 +118,6 @@ llvm::Error parseEntry(const std::string &path, const std::string &name,
 }
 
 } // namespace
-
-unsigned dtypeSize(DType t) {
-  for (const DTypeEntry &e : kDTypes) {
-    if (e.type == t) {
-      return e.size;
-    }
-  }
-  return 0;
-}
-
-const char *dtypeName(DType t) {
-  for (const DTypeEntry &e : kDTypes) {
-    if (e.type == t) {
-      return e.name;
-    }
-  }
-  return "?";
-}
-
-std::optional<DType> parseDType(llvm::StringRef s) {
-  for (const DTypeEntry &e : kDTypes) {
-    if (s == e.name) {
-      return e.type;
-    }
-  }
-  return std::nullopt;
-}
 
 int64_t TensorInfo::numElements() const {
   int64_t n = 1;

@@ -8,6 +8,8 @@
 #ifndef FUSEDECODE_COMPILER_IMPORT_SAFETENSORS_H
 #define FUSEDECODE_COMPILER_IMPORT_SAFETENSORS_H
 
+#include "compiler/import/DType.h"
+
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 
@@ -17,32 +19,6 @@
 #include <vector>
 
 namespace fd::import {
-
-/// Element types a safetensors header may name.
-enum class DType {
-  BOOL,
-  U8,
-  I8,
-  I16,
-  U16,
-  I32,
-  U32,
-  I64,
-  U64,
-  F16,
-  BF16,
-  F32,
-  F64,
-  F8_E4M3,
-  F8_E5M2
-};
-
-/// Size in bytes of one element.
-unsigned dtypeSize(DType t);
-/// The header spelling ("BF16", "I32", ...).
-const char *dtypeName(DType t);
-/// Parses the header spelling; nullopt when unknown.
-std::optional<DType> parseDType(llvm::StringRef s);
 
 struct TensorInfo {
   std::string name;

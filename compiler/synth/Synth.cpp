@@ -4,11 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 using json = nlohmann::ordered_json;
@@ -18,10 +20,6 @@ using fd::import::Family;
 namespace fd::synth {
 
 namespace {
-
-llvm::Error err(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 /// splitmix64: tiny, fast, and good enough for weights; seeded per tensor so
 /// that a tensor's bytes do not depend on which shard or order it lands in.
@@ -448,7 +446,15 @@ json textConfig(const SynthOptions &o) {
 
 } // namespace
 
-llvm::Expected<ModelShape> preset(const std::string &name) {
+const char *presetNames() {
+  return "tiny, tiny-qwen3-moe, qwen3.5-35b-a3b, qwen3-30b-a3b";
+}
+
+const char *quantKindNames() {
+  return "autoround-int4, gptq-int4, gptq-int4-asym, compressed-w4a16, bf16";
+}
+
+std::optional<ModelShape> preset(const std::string &name) {
   ModelShape s;
   if (name == "tiny") {
     s.vocab = 512;
@@ -533,11 +539,10 @@ llvm::Expected<ModelShape> preset(const std::string &name) {
     s.shardBytes = 160 * 1024;
     return s;
   }
-  return err("unknown preset '" + name +
-             "' (known: tiny, tiny-qwen3-moe, qwen3.5-35b-a3b, qwen3-30b-a3b)");
+  return std::nullopt;
 }
 
-llvm::Expected<QuantKind> parseQuantKind(const std::string &name) {
+std::optional<QuantKind> parseQuantKind(const std::string &name) {
   if (name == "autoround-int4") {
     return QuantKind::AutoRoundInt4;
   }
@@ -553,9 +558,7 @@ llvm::Expected<QuantKind> parseQuantKind(const std::string &name) {
   if (name == "bf16") {
     return QuantKind::BF16;
   }
-  return err("unknown quantization '" + name +
-             "' (known: autoround-int4, gptq-int4, gptq-int4-asym, "
-             "compressed-w4a16, bf16)");
+  return std::nullopt;
 }
 
 std::vector<TensorPlan> planTensors(const SynthOptions &opts) {
@@ -626,7 +629,7 @@ std::string makeConfigJson(const SynthOptions &o) {
   return root.dump(2) + "\n";
 }
 
-llvm::Error writeSafetensors(const std::string &path,
+std::string writeSafetensors(const std::string &path,
                              const std::vector<TensorPlan> &tensors,
                              uint64_t seed, bool headerOnly) {
   // Sorted keys (std::map): ordered_json's linear lookups are quadratic on
@@ -647,7 +650,7 @@ llvm::Error writeSafetensors(const std::string &path,
   text.append((8 - text.size() % 8) % 8, ' ');
   std::FILE *f = std::fopen(path.c_str(), "wb");
   if (!f) {
-    return err(path + ": cannot create: " + std::strerror(errno));
+    return path + ": cannot create: " + std::strerror(errno);
   }
   unsigned char len[8];
   uint64_t n = text.size();
@@ -681,21 +684,20 @@ llvm::Error writeSafetensors(const std::string &path,
   }
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
-    return err(path + ": write failed: " + std::strerror(errno));
+    return path + ": write failed: " + std::strerror(errno);
   }
-  return llvm::Error::success();
+  return {};
 }
 
-llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
+std::string writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
   namespace fs = std::filesystem;
   if (opts.experts == ExpertLayout::Fused && opts.quant != QuantKind::BF16) {
-    return err(
-        "fused expert tensors exist only unquantized (use --quant bf16)");
+    return "fused expert tensors exist only unquantized (use --quant bf16)";
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
-    return err(dir + ": cannot create: " + ec.message());
+    return dir + ": cannot create: " + ec.message();
   }
   std::vector<TensorPlan> plan = planTensors(opts);
 
@@ -719,17 +721,49 @@ llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
                   shards.size());
     return std::string(buf);
   };
+
+  // Shards are independent: each thread takes the next unwritten one. A
+  // shard appears under its name only once complete.
+  unsigned threads = opts.threads ? opts.threads
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<unsigned>(threads, static_cast<unsigned>(shards.size()));
+  std::atomic<size_t> next{0};
+  std::vector<std::string> errors(shards.size());
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < shards.size();) {
+      fs::path final = fs::path(dir) / shardName(i);
+      fs::path partial = final;
+      partial += ".partial";
+      errors[i] = writeSafetensors(partial.string(), shards[i], opts.seed,
+                                   opts.headerOnly);
+      std::error_code renameError;
+      if (errors[i].empty()) {
+        fs::rename(partial, final, renameError);
+      }
+      if (renameError) {
+        errors[i] = final.string() + ": cannot rename: " + renameError.message();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    pool.emplace_back(worker);
+  }
+  worker();
+  for (std::thread &t : pool) {
+    t.join();
+  }
+  for (const std::string &e : errors) {
+    if (!e.empty()) {
+      return e;
+    }
+  }
+
   nlohmann::json weightMap = nlohmann::json::object();
   uint64_t total = 0;
   for (size_t i = 0; i < shards.size(); ++i) {
-    std::string name = shardName(i);
-    if (llvm::Error e =
-            writeSafetensors((fs::path(dir) / name).string(), shards[i],
-                             opts.seed, opts.headerOnly)) {
-      return e;
-    }
     for (const TensorPlan &t : shards[i]) {
-      weightMap[t.name] = name;
+      weightMap[t.name] = shardName(i);
       total += tensorBytes(t);
     }
   }
@@ -740,15 +774,15 @@ llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
     std::ofstream out(fs::path(dir) / "model.safetensors.index.json");
     out << index.dump(2) << "\n";
     if (!out) {
-      return err(dir + ": cannot write model.safetensors.index.json");
+      return dir + ": cannot write model.safetensors.index.json";
     }
   }
   std::ofstream cfg(fs::path(dir) / "config.json");
   cfg << makeConfigJson(opts);
   if (!cfg) {
-    return err(dir + ": cannot write config.json");
+    return dir + ": cannot write config.json";
   }
-  return llvm::Error::success();
+  return {};
 }
 
 } // namespace fd::synth

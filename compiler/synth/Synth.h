@@ -7,17 +7,20 @@
 // deterministic pseudo-random data. No model hub is reachable here, so every
 // test and example checkpoint comes from this writer.
 //
+// It depends on nothing but the C++ library and nlohmann/json (errors are
+// returned as strings, empty on success), so fd-synth also runs on machines
+// without LLVM, such as the GPU machine.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef FUSEDECODE_COMPILER_SYNTH_SYNTH_H
 #define FUSEDECODE_COMPILER_SYNTH_SYNTH_H
 
-#include "compiler/import/ModelConfig.h"
-#include "compiler/import/Safetensors.h"
-
-#include "llvm/Support/Error.h"
+#include "compiler/import/DType.h"
+#include "compiler/import/ModelFamily.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,8 +53,11 @@ struct ModelShape {
 };
 
 /// Presets: "tiny", "qwen3.5-35b-a3b", "qwen3-30b-a3b", "tiny-qwen3-moe".
-llvm::Expected<ModelShape> preset(const std::string &name);
-llvm::Expected<QuantKind> parseQuantKind(const std::string &name);
+std::optional<ModelShape> preset(const std::string &name);
+std::optional<QuantKind> parseQuantKind(const std::string &name);
+/// The names the two functions above accept, for messages.
+const char *presetNames();
+const char *quantKindNames();
 
 struct SynthOptions {
   ModelShape shape;
@@ -62,6 +68,8 @@ struct SynthOptions {
   /// Write headers only and extend each shard to its full size as a sparse
   /// file: the full-size layout at no disk cost, for import tests.
   bool headerOnly = false;
+  /// Shards written at once (each by one thread); 0 = all cores.
+  unsigned threads = 0;
 };
 
 /// How a tensor's bytes are drawn (see docs/architecture.md, fd-synth).
@@ -96,13 +104,15 @@ std::vector<TensorPlan> planTensors(const SynthOptions &opts);
 std::string makeConfigJson(const SynthOptions &opts);
 
 /// Writes config.json, the shards and (for more than one shard) the index
-/// into `dir`, creating it. Output is byte-identical for equal options.
-llvm::Error writeCheckpoint(const SynthOptions &opts, const std::string &dir);
+/// into `dir`, creating it; shards are written in parallel, each first to a
+/// temporary name. Output is byte-identical for equal options whatever the
+/// thread count. Returns an error message, empty on success.
+std::string writeCheckpoint(const SynthOptions &opts, const std::string &dir);
 
 /// Writes one safetensors file holding `tensors`' headers and their `fill`
 /// data (or a sparse hole when headerOnly). Exposed for tests that need
-/// hand-made files.
-llvm::Error writeSafetensors(const std::string &path,
+/// hand-made files. Returns an error message, empty on success.
+std::string writeSafetensors(const std::string &path,
                              const std::vector<TensorPlan> &tensors,
                              uint64_t seed, bool headerOnly);
 

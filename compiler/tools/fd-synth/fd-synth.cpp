@@ -6,75 +6,69 @@
 
 #include "compiler/synth/Synth.h"
 
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/raw_ostream.h"
+#include <CLI/CLI.hpp>
 
-using namespace llvm;
-
-namespace {
-cl::OptionCategory category("fd-synth options");
-cl::opt<std::string> presetName("preset", cl::init("tiny"),
-                                cl::desc("Model shape: tiny, tiny-qwen3-moe, "
-                                         "qwen3.5-35b-a3b, qwen3-30b-a3b"),
-                                cl::cat(category));
-cl::opt<std::string>
-    quantName("quant", cl::init("autoround-int4"),
-              cl::desc("Weights: autoround-int4, gptq-int4, "
-                       "gptq-int4-asym, compressed-w4a16, bf16"),
-              cl::cat(category));
-cl::opt<fd::synth::Layout> layout(
-    "layout", cl::init(fd::synth::Layout::Multimodal),
-    cl::desc("Checkpoint layout (Qwen3.5 only)"),
-    cl::values(
-        clEnumValN(fd::synth::Layout::Multimodal, "multimodal",
-                   "Qwen3_5MoeForConditionalGeneration: model.language_model. "
-                   "prefix, vision tower"),
-        clEnumValN(fd::synth::Layout::Causal, "causal",
-                   "Qwen3_5MoeForCausalLM: model. prefix, no vision")),
-    cl::cat(category));
-cl::opt<fd::synth::ExpertLayout> experts(
-    "experts", cl::init(fd::synth::ExpertLayout::PerExpert),
-    cl::desc("How routed experts are stored"),
-    cl::values(
-        clEnumValN(fd::synth::ExpertLayout::PerExpert, "per-expert",
-                   "experts.{e}.{gate,up,down}_proj (released checkpoints)"),
-        clEnumValN(fd::synth::ExpertLayout::Fused, "fused",
-                   "experts.gate_up_proj / experts.down_proj (bf16 only)")),
-    cl::cat(category));
-cl::opt<uint64_t> seed("seed", cl::init(0), cl::desc("Random seed"),
-                       cl::cat(category));
-cl::opt<bool>
-    headerOnly("header-only", cl::init(false),
-               cl::desc("Write headers only; data regions are sparse holes"),
-               cl::cat(category));
-cl::opt<uint64_t> shardBytes("shard-bytes", cl::init(0),
-                             cl::desc("Maximum shard size (0: the preset's)"),
-                             cl::cat(category));
-cl::opt<std::string> outDir("o", cl::Required, cl::desc("Output directory"),
-                            cl::value_desc("dir"), cl::cat(category));
-} // namespace
+#include <chrono>
+#include <iostream>
+#include <map>
 
 int main(int argc, char **argv) {
-  InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "Writes a synthetic checkpoint in the exact on-disk "
-      "layout of the released Qwen MoE checkpoints.\n");
-  auto fail = [](Error e) {
-    errs() << "fd-synth: error: " << toString(std::move(e)) << "\n";
+  CLI::App app("Writes a synthetic checkpoint in the exact on-disk layout of the "
+               "released Qwen MoE checkpoints.",
+               "fd-synth");
+  std::string presetName = "tiny", quantName = "autoround-int4", outDir;
+  fd::synth::Layout layout = fd::synth::Layout::Multimodal;
+  fd::synth::ExpertLayout experts = fd::synth::ExpertLayout::PerExpert;
+  uint64_t seed = 0, shardBytes = 0;
+  unsigned threads = 0;
+  bool headerOnly = false, timing = false;
+  app.add_option("--preset", presetName,
+                 std::string("Model shape: ") + fd::synth::presetNames())
+      ->capture_default_str();
+  app.add_option("--quant", quantName,
+                 std::string("Weights: ") + fd::synth::quantKindNames())
+      ->capture_default_str();
+  app.add_option("--layout", layout,
+                 "multimodal: Qwen3_5MoeForConditionalGeneration, model.language_model. "
+                 "prefix, vision tower; causal: Qwen3_5MoeForCausalLM, model. prefix "
+                 "(Qwen3.5 only)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, fd::synth::Layout>{
+              {"multimodal", fd::synth::Layout::Multimodal},
+              {"causal", fd::synth::Layout::Causal}},
+          CLI::ignore_case));
+  app.add_option("--experts", experts,
+                 "per-expert: experts.{e}.{gate,up,down}_proj (released checkpoints); "
+                 "fused: experts.gate_up_proj / experts.down_proj (bf16 only)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, fd::synth::ExpertLayout>{
+              {"per-expert", fd::synth::ExpertLayout::PerExpert},
+              {"fused", fd::synth::ExpertLayout::Fused}},
+          CLI::ignore_case));
+  app.add_option("--seed", seed, "Random seed")->capture_default_str();
+  app.add_flag("--header-only", headerOnly,
+               "Write headers only; data regions are sparse holes");
+  app.add_option("--shard-bytes", shardBytes, "Maximum shard size (0: the preset's)");
+  app.add_option("--threads", threads, "Shards written at once (0: all cores)");
+  app.add_flag("--time", timing, "Print the wall time of the write");
+  app.add_option("-o", outDir, "Output directory")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  auto fail = [](const std::string &msg) {
+    std::cerr << "fd-synth: error: " << msg << "\n";
     return 1;
   };
-  fd::synth::SynthOptions opts;
-  Expected<fd::synth::ModelShape> shape = fd::synth::preset(presetName);
+  std::optional<fd::synth::ModelShape> shape = fd::synth::preset(presetName);
   if (!shape) {
-    return fail(shape.takeError());
+    return fail("unknown preset '" + presetName + "' (known: " +
+                fd::synth::presetNames() + ")");
   }
-  Expected<fd::synth::QuantKind> quant = fd::synth::parseQuantKind(quantName);
+  std::optional<fd::synth::QuantKind> quant = fd::synth::parseQuantKind(quantName);
   if (!quant) {
-    return fail(quant.takeError());
+    return fail("unknown quantization '" + quantName + "' (known: " +
+                fd::synth::quantKindNames() + ")");
   }
+  fd::synth::SynthOptions opts;
   opts.shape = *shape;
   if (shardBytes) {
     opts.shape.shardBytes = shardBytes;
@@ -84,8 +78,15 @@ int main(int argc, char **argv) {
   opts.experts = experts;
   opts.seed = seed;
   opts.headerOnly = headerOnly;
-  if (Error e = fd::synth::writeCheckpoint(opts, outDir)) {
-    return fail(std::move(e));
+  opts.threads = threads;
+  auto start = std::chrono::steady_clock::now();
+  std::string error = fd::synth::writeCheckpoint(opts, outDir);
+  if (!error.empty()) {
+    return fail(error);
+  }
+  if (timing) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "fd-synth: wrote " << outDir << " in " << s << " s\n";
   }
   return 0;
 }
