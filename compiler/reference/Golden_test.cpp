@@ -74,8 +74,7 @@ TEST_P(Golden, ReferenceMatchesTransformers) {
 
   synth::SynthOptions o;
   o.shape = *(synth::preset(c.preset.empty() ? "tiny" : c.preset));
-  o.quant =
-      *(synth::parseQuantKind(c.quant.empty() ? "bf16" : c.quant));
+  o.quant = *(synth::parseQuantKind(c.quant.empty() ? "bf16" : c.quant));
   o.layout =
       c.layout == "causal" ? synth::Layout::Causal : synth::Layout::Multimodal;
   o.seed = c.seed;

@@ -111,8 +111,13 @@ int32_t RefExecutor::argmax(const std::vector<float> &logits) {
 std::vector<float> RefExecutor::forward(const std::vector<int32_t> &tokens) {
   assert(!tokens.empty() && "forward needs at least one token");
   std::vector<Tensor> values(static_cast<size_t>(program_.numValues));
-  for (const Step &step : program_.steps) {
+  for (size_t i = 0; i < program_.steps.size(); ++i) {
+    const Step &step = program_.steps[i];
     run(step, values, tokens);
+    if (observer_) {
+      const Tensor &v = values[step.output];
+      observer_(i, step, v.rows, v.cols, v.data.data());
+    }
   }
   position_ += static_cast<int64_t>(tokens.size());
   const Step &last = program_.steps.back();

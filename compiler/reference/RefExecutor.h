@@ -14,6 +14,7 @@
 #include "compiler/reference/RefProgram.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -29,6 +30,14 @@ public:
 
   /// Drops all state; the next forward starts at position 0.
   void reset();
+
+  /// Called after every step with the value it produced ([rows, cols],
+  /// row-major): for comparing intermediate activations with a GPU run and
+  /// for watching their scale.
+  using Observer =
+      std::function<void(size_t stepIndex, const Step &step, int64_t rows,
+                         int64_t cols, const float *data)>;
+  void setObserver(Observer observer) { observer_ = std::move(observer); }
 
   int64_t position() const { return position_; }
   const RefProgram &program() const { return program_; }
@@ -71,6 +80,7 @@ private:
   Tensor moe(const MoEStep &s, const Tensor &x);
 
   RefProgram program_;
+  Observer observer_;
   std::map<int64_t, LayerState> state_;
   int64_t position_ = 0;
 };
