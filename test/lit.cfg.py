@@ -17,3 +17,12 @@ llvm_config.add_tool_substitutions(
     ["fd-opt", "compile-model", "fd-synth", "fd-ref"], [config.fd_tools_dir])
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%examples", os.path.join(config.fd_src_root, "examples")))
+
+# Kernel-template compiles: clang-22 for AMD targets, nvcc (when installed)
+# for sm_90.
+config.substitutions.append(("%clang22", config.clang22))
+config.substitutions.append(("%templates", os.path.join(config.fd_src_root, "codegen-templates")))
+config.substitutions.append(("%src", config.fd_src_root))
+if config.nvcc:
+    config.available_features.add("nvcc")
+    config.substitutions.append(("%nvcc", config.nvcc))

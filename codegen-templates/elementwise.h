@@ -1,0 +1,106 @@
+//===- elementwise.h - norm, embedding and argmax templates -----*- C++ -*-===//
+
+#ifndef FUSEDECODE_TEMPLATES_ELEMENTWISE_H
+#define FUSEDECODE_TEMPLATES_ELEMENTWISE_H
+
+#include "gemv.h"
+
+namespace fd::kernels {
+
+/// Sum over the block: wave sums, then the first wave sums the waves.
+template <int THREADS> FD_DEVICE float blockSum(float v, float *shared) {
+  constexpr int kWaves = THREADS / kWaveSize;
+  v = waveSum<kWaveSize>(v);
+  const int wave = threadX() / kWaveSize;
+  if (laneId() == 0) {
+    shared[wave] = v;
+  }
+  barrier();
+  float total = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWaves; ++w) {
+    total += shared[w];
+  }
+  barrier();
+  return total;
+}
+
+/// RMSNorm of one bf16 row per block: y = x * rsqrt(mean(x^2) + eps) * scale
+/// with scale = 1 + w (ZERO_CENTERED, Qwen3.5) or w. Sums in fp32.
+template <int THREADS, bool ZERO_CENTERED>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
+    rms_norm(const uint16_t *__restrict__ x, const uint16_t *__restrict__ w,
+             uint16_t *__restrict__ y, int d, float eps) {
+  static_assert(THREADS % 32 == 0, "whole waves");
+  FD_SHARED float partial[THREADS / 32];
+  const int64_t row = blockX();
+  const uint16_t *xr = x + row * d;
+  float ss = 0.0f;
+  for (int i = threadX(); i < d; i += THREADS) {
+    const float v = bf16ToFloat(xr[i]);
+    ss += v * v;
+  }
+  const float inv = 1.0f / sqrtF(blockSum<THREADS>(ss, partial) / d + eps);
+  for (int i = threadX(); i < d; i += THREADS) {
+    const float scale =
+        ZERO_CENTERED ? 1.0f + bf16ToFloat(w[i]) : bf16ToFloat(w[i]);
+    y[row * d + i] = floatToBf16(bf16ToFloat(xr[i]) * inv * scale);
+  }
+}
+
+/// Gathers one embedding row per block (token ids read on the device).
+template <int THREADS>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
+    embed(const uint16_t *__restrict__ table, const int32_t *__restrict__ ids,
+          uint16_t *__restrict__ out, int h) {
+  const int64_t t = blockX();
+  const int64_t id = ids[t];
+  for (int i = threadX(); i < h; i += THREADS) {
+    out[t * h + i] = table[id * h + i];
+  }
+}
+
+/// Index of the largest of n floats (the lowest index on ties), one block.
+template <int THREADS>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
+    argmax(const float *__restrict__ v, int n, int32_t *__restrict__ out) {
+  FD_SHARED float bestV[THREADS / 32];
+  FD_SHARED int bestI[THREADS / 32];
+  float best = negInf();
+  int bi = 0x7fffffff;
+  for (int i = threadX(); i < n; i += THREADS) {
+    const float x = v[i];
+    if (x > best) { // strided ascending: the first max of this thread wins
+      best = x;
+      bi = i;
+    }
+  }
+#pragma unroll
+  for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
+    const float ov = shflXor(best, mask);
+    const int oi = shflXorInt(bi, mask);
+    if (ov > best || (ov == best && oi < bi)) {
+      best = ov;
+      bi = oi;
+    }
+  }
+  const int wave = threadX() / kWaveSize;
+  if (laneId() == 0) {
+    bestV[wave] = best;
+    bestI[wave] = bi;
+  }
+  barrier();
+  if (threadX() == 0) {
+    for (int w = 1; w < THREADS / kWaveSize; ++w) {
+      if (bestV[w] > best || (bestV[w] == best && bestI[w] < bi)) {
+        best = bestV[w];
+        bi = bestI[w];
+      }
+    }
+    *out = bi;
+  }
+}
+
+} // namespace fd::kernels
+
+#endif

@@ -1,0 +1,200 @@
+//===- gemv.h - skinny GEMV templates (M = 1..4 tokens) ---------*- C++ -*-===//
+//
+// y[m][n] = sum_k W[n][k] * x[m][k] for M <= 4 token rows, the shape of batch-1
+// decode. One wave computes ROWS output rows; its 32 lanes split K, each lane
+// reading 16 contiguous bytes of every row per step, then the wave reduces
+// with xor shuffles and lane 0 writes. WAVES waves per block take consecutive
+// row blocks. This is the wvSplitK family of the seed, parameterised:
+//   ROWS  output rows per wave (weights of ROWS rows in flight per lane)
+//   M     token rows (activations reused across the ROWS rows)
+//   WAVES waves per block
+//
+// Weight layout (compiler/codegen/Repack.h writes it):
+//   w4a16: qweight int32 [N][K/8], word j of row n holds k = 8j..8j+7 at bits
+//          4*(k % 8); scales fp16 [N][K/GROUP]; zeros uint8 [N][K/GROUP] (the
+//          zero point, 0..15) or absent when symmetric (zero 8).
+//   bf16:  w bf16 [N][K].
+// Activations x are bf16 [M][K]; y is float or bf16 [M][N].
+// Requirements: K % 32 == 0 (w4a16; GROUP % 32 == 0), K % 8 == 0 (bf16);
+// rows past N are computed on a clamped row and not written.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FUSEDECODE_TEMPLATES_GEMV_H
+#define FUSEDECODE_TEMPLATES_GEMV_H
+
+#include "platform/platform.h"
+
+namespace fd::kernels {
+
+using namespace fd::gpu;
+
+template <int N> FD_DEVICE float waveSum(float v) {
+#pragma unroll
+  for (int mask = N / 2; mask > 0; mask >>= 1) {
+    v += shflXor(v, mask);
+  }
+  return v;
+}
+
+template <bool OUT_BF16> FD_DEVICE void storeOut(void *y, int index, float v) {
+  if constexpr (OUT_BF16) {
+    static_cast<uint16_t *>(y)[index] = floatToBf16(v);
+  } else {
+    static_cast<float *>(y)[index] = v;
+  }
+}
+
+/// Eight bf16 values (16 bytes) to float.
+FD_DEVICE void unpackBf16x8(const Vec4i &v, float *out) {
+  const int32_t words[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    uint32_t u = static_cast<uint32_t>(words[i]);
+    out[2 * i] = bf16ToFloat(static_cast<uint16_t>(u & 0xFFFFu));
+    out[2 * i + 1] = bf16ToFloat(static_cast<uint16_t>(u >> 16));
+  }
+}
+
+template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_w4a16(const int32_t *__restrict__ qweight,
+               const uint16_t *__restrict__ scales,
+               const uint8_t *__restrict__ zeros,
+               const uint16_t *__restrict__ x, void *__restrict__ y, int n,
+               int k) {
+  static_assert(GROUP % 32 == 0, "a lane's 32 K-values must share a group");
+  static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
+  const int lane = laneId();
+  const int wave = threadX() / kWaveSize;
+  const int row0 = (blockX() * WAVES + wave) * ROWS;
+  if (row0 >= n) {
+    return;
+  }
+  const int kWords = k / 8;
+  const int groups = k / GROUP;
+  int rows[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    rows[r] = row0 + r < n ? row0 + r : n - 1;
+  }
+  float acc[ROWS][M] = {};
+  for (int k0 = lane * 32; k0 < k; k0 += 32 * kWaveSize) {
+    Vec4i q[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      q[r] = loadStream16(qweight + static_cast<int64_t>(rows[r]) * kWords +
+                          k0 / 8);
+    }
+    float dot[ROWS][M] = {};
+    float sx[M] = {};
+#pragma unroll
+    for (int wi = 0; wi < 4; ++wi) {
+      float xv[M][8];
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        unpackBf16x8(load16(x + m * k + k0 + wi * 8), xv[m]);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          sx[m] += xv[m][i];
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        const int32_t word = wi == 0   ? q[r].x
+                             : wi == 1 ? q[r].y
+                             : wi == 2 ? q[r].z
+                                       : q[r].w;
+        const uint32_t u = static_cast<uint32_t>(word);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const float qi = static_cast<float>((u >> (4 * i)) & 0xFu);
+#pragma unroll
+          for (int m = 0; m < M; ++m) {
+            dot[r][m] += qi * xv[m][i];
+          }
+        }
+      }
+    }
+    // sum_i (q_i - z) s x_i = s (sum_i q_i x_i - z sum_i x_i): the zero
+    // point costs one multiply per group and token, not one per weight.
+    const int g = k0 / GROUP;
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      const float s =
+          halfToFloat(scales[static_cast<int64_t>(rows[r]) * groups + g]);
+      float z = 8.0f;
+      if constexpr (ZEROS) {
+        z = static_cast<float>(
+            zeros[static_cast<int64_t>(rows[r]) * groups + g]);
+      }
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        acc[r][m] += s * (dot[r][m] - z * sx[m]);
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const float v = waveSum<kWaveSize>(acc[r][m]);
+      if (lane == 0 && row0 + r < n) {
+        storeOut<OUT_BF16>(y, m * n + row0 + r, v);
+      }
+    }
+  }
+}
+
+template <int ROWS, int M, int WAVES, bool OUT_BF16>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_bf16(const uint16_t *__restrict__ w, const uint16_t *__restrict__ x,
+              void *__restrict__ y, int n, int k) {
+  static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
+  const int lane = laneId();
+  const int wave = threadX() / kWaveSize;
+  const int row0 = (blockX() * WAVES + wave) * ROWS;
+  if (row0 >= n) {
+    return;
+  }
+  int rows[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    rows[r] = row0 + r < n ? row0 + r : n - 1;
+  }
+  float acc[ROWS][M] = {};
+  for (int k0 = lane * 8; k0 < k; k0 += 8 * kWaveSize) {
+    float xv[M][8];
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      unpackBf16x8(load16(x + m * k + k0), xv[m]);
+    }
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      float wv[8];
+      unpackBf16x8(loadStream16(w + static_cast<int64_t>(rows[r]) * k + k0),
+                   wv);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+          acc[r][m] += wv[i] * xv[m][i];
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const float v = waveSum<kWaveSize>(acc[r][m]);
+      if (lane == 0 && row0 + r < n) {
+        storeOut<OUT_BF16>(y, m * n + row0 + r, v);
+      }
+    }
+  }
+}
+
+} // namespace fd::kernels
+
+#endif

@@ -1,0 +1,91 @@
+//===- amd.h - platform layer over clang's AMDGPU builtins ------*- C++ -*-===//
+//
+// For `clang++-22 -x hip --offload-arch=gfx1151 --cuda-device-only -nogpulib
+// -nogpuinc`: no HIP headers (Debian's HIP 5.2 headers do not work with
+// clang 22), so the CUDA-style qualifiers and every intrinsic come from
+// clang builtins. gfx11 runs wave32 here (clang's default for gfx11).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FUSEDECODE_PLATFORM_AMD_H
+#define FUSEDECODE_PLATFORM_AMD_H
+
+#define __global__ __attribute__((global))
+#define __device__ __attribute__((device))
+#define __shared__ __attribute__((shared))
+#define __host__ __attribute__((host))
+
+#define FD_GLOBAL __global__
+#define FD_DEVICE __device__ inline __attribute__((always_inline))
+#define FD_SHARED __shared__
+#define FD_LAUNCH_BOUNDS(threads)                                              \
+  __attribute__((amdgpu_flat_work_group_size(1, threads)))
+
+typedef __INT32_TYPE__ int32_t;
+typedef __UINT32_TYPE__ uint32_t;
+typedef __UINT16_TYPE__ uint16_t;
+typedef __UINT8_TYPE__ uint8_t;
+typedef __INT64_TYPE__ int64_t;
+
+namespace fd::gpu {
+
+constexpr int kWaveSize = 32;
+
+struct alignas(16) Vec4i {
+  int32_t x, y, z, w;
+};
+
+FD_DEVICE int threadX() {
+  return static_cast<int>(__builtin_amdgcn_workitem_id_x());
+}
+FD_DEVICE int blockX() {
+  return static_cast<int>(__builtin_amdgcn_workgroup_id_x());
+}
+FD_DEVICE int blockY() {
+  return static_cast<int>(__builtin_amdgcn_workgroup_id_y());
+}
+FD_DEVICE int laneId() {
+  return static_cast<int>(__builtin_amdgcn_mbcnt_lo(~0u, 0u));
+}
+FD_DEVICE void barrier() {
+  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup");
+  __builtin_amdgcn_s_barrier();
+  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup");
+}
+
+FD_DEVICE int shflXorInt(int v, int mask) {
+  // ds_bpermute addresses lanes in bytes.
+  return __builtin_amdgcn_ds_bpermute((laneId() ^ mask) << 2, v);
+}
+FD_DEVICE float shflXor(float v, int mask) {
+  return __builtin_bit_cast(float,
+                            shflXorInt(__builtin_bit_cast(int, v), mask));
+}
+
+FD_DEVICE float bf16ToFloat(uint16_t b) {
+  return __builtin_bit_cast(float, static_cast<uint32_t>(b) << 16);
+}
+FD_DEVICE uint16_t floatToBf16(float f) {
+  uint32_t bits = __builtin_bit_cast(uint32_t, f);
+  bits += 0x7FFFu + ((bits >> 16) & 1u); // round to nearest even
+  return static_cast<uint16_t>(bits >> 16);
+}
+FD_DEVICE float halfToFloat(uint16_t h) {
+  return static_cast<float>(__builtin_bit_cast(_Float16, h));
+}
+
+FD_DEVICE float sqrtF(float x) { return __builtin_sqrtf(x); }
+FD_DEVICE float negInf() { return -__builtin_inff(); }
+
+FD_DEVICE Vec4i loadStream16(const void *p) {
+  typedef int v4i __attribute__((ext_vector_type(4)));
+  v4i v = __builtin_nontemporal_load(reinterpret_cast<const v4i *>(p));
+  return Vec4i{v.x, v.y, v.z, v.w};
+}
+FD_DEVICE Vec4i load16(const void *p) {
+  return *reinterpret_cast<const Vec4i *>(p);
+}
+
+} // namespace fd::gpu
+
+#endif

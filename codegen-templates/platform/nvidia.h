@@ -1,0 +1,66 @@
+//===- nvidia.h - platform layer over CUDA ----------------------*- C++ -*-===//
+
+#ifndef FUSEDECODE_PLATFORM_NVIDIA_H
+#define FUSEDECODE_PLATFORM_NVIDIA_H
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#define FD_GLOBAL __global__
+#define FD_DEVICE __device__ __forceinline__
+#define FD_SHARED __shared__
+#define FD_LAUNCH_BOUNDS(threads) __launch_bounds__(threads)
+
+namespace fd::gpu {
+
+constexpr int kWaveSize = 32;
+
+struct alignas(16) Vec4i {
+  int32_t x, y, z, w;
+};
+
+FD_DEVICE int threadX() { return static_cast<int>(threadIdx.x); }
+FD_DEVICE int blockX() { return static_cast<int>(blockIdx.x); }
+FD_DEVICE int blockY() { return static_cast<int>(blockIdx.y); }
+FD_DEVICE int laneId() {
+  return static_cast<int>(threadIdx.x) & (kWaveSize - 1);
+}
+FD_DEVICE void barrier() { __syncthreads(); }
+
+FD_DEVICE float shflXor(float v, int mask) {
+  return __shfl_xor_sync(0xffffffffu, v, mask);
+}
+FD_DEVICE int shflXorInt(int v, int mask) {
+  return __shfl_xor_sync(0xffffffffu, v, mask);
+}
+
+FD_DEVICE float bf16ToFloat(uint16_t b) {
+  return __uint_as_float(static_cast<uint32_t>(b) << 16);
+}
+FD_DEVICE uint16_t floatToBf16(float f) {
+  return __bfloat16_as_ushort(__float2bfloat16_rn(f));
+}
+FD_DEVICE float halfToFloat(uint16_t h) {
+  return __half2float(__ushort_as_half(h));
+}
+
+/// IEEE square root (nvcc's default -prec-sqrt=true), not the approximate
+/// rsqrtf.
+FD_DEVICE float sqrtF(float x) { return sqrtf(x); }
+FD_DEVICE float negInf() { return -__int_as_float(0x7f800000); }
+
+/// 16-byte load of weights that are read once per token: bypass L1 and mark
+/// the lines evict-first so activations keep the cache.
+FD_DEVICE Vec4i loadStream16(const void *p) {
+  int4 v = __ldcs(reinterpret_cast<const int4 *>(p));
+  return Vec4i{v.x, v.y, v.z, v.w};
+}
+FD_DEVICE Vec4i load16(const void *p) {
+  int4 v = *reinterpret_cast<const int4 *>(p);
+  return Vec4i{v.x, v.y, v.z, v.w};
+}
+
+} // namespace fd::gpu
+
+#endif
