@@ -25,26 +25,59 @@ template <int THREADS> FD_DEVICE float blockSum(float v, float *shared) {
   return total;
 }
 
-/// RMSNorm of one bf16 row per block: y = x * rsqrt(mean(x^2) + eps) * scale
-/// with scale = 1 + w (ZERO_CENTERED, Qwen3.5) or w. Sums in fp32.
-template <int THREADS, bool ZERO_CENTERED>
+/// Maximum over the block (every thread gets it).
+template <int THREADS> FD_DEVICE float blockMax(float v, float *shared) {
+  constexpr int kWaves = THREADS / kWaveSize;
+#pragma unroll
+  for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
+    const float o = shflXor(v, mask);
+    v = o > v ? o : v;
+  }
+  const int wave = threadX() / kWaveSize;
+  if (laneId() == 0) {
+    shared[wave] = v;
+  }
+  barrier();
+  float m = shared[0];
+#pragma unroll
+  for (int w = 1; w < kWaves; ++w) {
+    m = shared[w] > m ? shared[w] : m;
+  }
+  barrier();
+  return m;
+}
+
+FD_DEVICE float sigmoidF(float x) { return 1.0f / (1.0f + expF(-x)); }
+FD_DEVICE float siluF(float x) { return x / (1.0f + expF(-x)); }
+
+/// An activation element as float: the residual stream is float, GEMV
+/// inputs are bf16 (uint16_t storage).
+FD_DEVICE float loadAct(const float *p, int64_t i) { return p[i]; }
+FD_DEVICE float loadAct(const uint16_t *p, int64_t i) {
+  return bf16ToFloat(p[i]);
+}
+
+/// RMSNorm of one row per block: y = x * rsqrt(mean(x^2) + eps) * scale with
+/// scale = 1 + w (ZERO_CENTERED, Qwen3.5) or w; x float or bf16, y bf16 (the
+/// next GEMV's input). Sums in fp32.
+template <int THREADS, bool ZERO_CENTERED, typename InT = uint16_t>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
-    rms_norm(const uint16_t *__restrict__ x, const uint16_t *__restrict__ w,
+    rms_norm(const InT *__restrict__ x, const uint16_t *__restrict__ w,
              uint16_t *__restrict__ y, int d, float eps) {
   static_assert(THREADS % 32 == 0, "whole waves");
   FD_SHARED float partial[THREADS / 32];
   const int64_t row = blockX();
-  const uint16_t *xr = x + row * d;
+  const InT *xr = x + row * d;
   float ss = 0.0f;
   for (int i = threadX(); i < d; i += THREADS) {
-    const float v = bf16ToFloat(xr[i]);
+    const float v = loadAct(xr, i);
     ss += v * v;
   }
   const float inv = 1.0f / sqrtF(blockSum<THREADS>(ss, partial) / d + eps);
   for (int i = threadX(); i < d; i += THREADS) {
     const float scale =
         ZERO_CENTERED ? 1.0f + bf16ToFloat(w[i]) : bf16ToFloat(w[i]);
-    y[row * d + i] = floatToBf16(bf16ToFloat(xr[i]) * inv * scale);
+    y[row * d + i] = floatToBf16(loadAct(xr, i) * inv * scale);
   }
 }
 

@@ -56,21 +56,16 @@ FD_DEVICE void unpackBf16x8(const Vec4i &v, float *out) {
   }
 }
 
-template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
-    gemv_w4a16(const int32_t *__restrict__ qweight,
-               const uint16_t *__restrict__ scales,
-               const uint8_t *__restrict__ zeros,
-               const uint16_t *__restrict__ x, void *__restrict__ y, int n,
-               int k) {
+/// One wave's share of a w4a16 GEMV: rows row0 .. row0+ROWS-1.
+template <int ROWS, int M, int GROUP, bool ZEROS, bool OUT_BF16>
+FD_DEVICE void gemvW4Wave(const int32_t *__restrict__ qweight,
+                          const uint16_t *__restrict__ scales,
+                          const uint8_t *__restrict__ zeros,
+                          const uint16_t *__restrict__ x, void *__restrict__ y,
+                          int n, int k, int row0) {
   static_assert(GROUP % 32 == 0, "a lane's 32 K-values must share a group");
   static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
   const int lane = laneId();
-  const int wave = threadX() / kWaveSize;
-  const int row0 = (blockX() * WAVES + wave) * ROWS;
-  if (row0 >= n) {
-    return;
-  }
   const int kWords = k / 8;
   const int groups = k / GROUP;
   int rows[ROWS];
@@ -144,6 +139,48 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       }
     }
   }
+}
+
+template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_w4a16(const int32_t *__restrict__ qweight,
+               const uint16_t *__restrict__ scales,
+               const uint8_t *__restrict__ zeros,
+               const uint16_t *__restrict__ x, void *__restrict__ y, int n,
+               int k) {
+  const int row0 = (blockX() * WAVES + threadX() / kWaveSize) * ROWS;
+  if (row0 < n) {
+    gemvW4Wave<ROWS, M, GROUP, ZEROS, OUT_BF16>(qweight, scales, zeros, x, y, n,
+                                                k, row0);
+  }
+}
+
+/// The routed experts' GEMV: blockY is the top-k slot, whose expert id is
+/// read from device memory (never copied to the host). Weights are [E, N, ...]
+/// in the w4a16 layout; x is one row shared by all slots (xSlotStride 0, the
+/// gate/up projections) or one row per slot (the down projection); y is
+/// [slots][N].
+template <int ROWS, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_w4a16_experts(const int32_t *__restrict__ qweight,
+                       const uint16_t *__restrict__ scales,
+                       const uint8_t *__restrict__ zeros,
+                       const int32_t *__restrict__ expertIds,
+                       const uint16_t *__restrict__ x, int xSlotStride,
+                       void *__restrict__ y, int n, int k) {
+  const int row0 = (blockX() * WAVES + threadX() / kWaveSize) * ROWS;
+  if (row0 >= n) {
+    return;
+  }
+  const int slot = blockY();
+  const int64_t e = expertIds[slot];
+  const int64_t groups = k / GROUP;
+  char *ySlot = static_cast<char *>(y) +
+                static_cast<int64_t>(slot) * n * (OUT_BF16 ? 2 : 4);
+  gemvW4Wave<ROWS, 1, GROUP, ZEROS, OUT_BF16>(
+      qweight + e * n * (k / 8), scales + e * n * groups,
+      ZEROS ? zeros + e * n * groups : zeros,
+      x + static_cast<int64_t>(slot) * xSlotStride, ySlot, n, k, row0);
 }
 
 template <int ROWS, int M, int WAVES, bool OUT_BF16>

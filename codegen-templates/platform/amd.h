@@ -76,6 +76,16 @@ FD_DEVICE float halfToFloat(uint16_t h) {
 
 FD_DEVICE float sqrtF(float x) { return __builtin_sqrtf(x); }
 FD_DEVICE float negInf() { return -__builtin_inff(); }
+// clang lowers these builtins to LLVM intrinsics the AMDGPU backend expands
+// (no device libm is linked with -nogpulib).
+FD_DEVICE float expF(float x) { return __builtin_expf(x); }
+FD_DEVICE float logF(float x) { return __builtin_logf(x); }
+FD_DEVICE float log1pF(float x) { return __builtin_logf(1.0f + x); }
+FD_DEVICE float cosF(float x) { return __builtin_cosf(x); }
+FD_DEVICE float sinF(float x) { return __builtin_sinf(x); }
+FD_DEVICE float powF(float x, float y) {
+  return __builtin_expf(y * __builtin_logf(x));
+}
 
 FD_DEVICE Vec4i loadStream16(const void *p) {
   typedef int v4i __attribute__((ext_vector_type(4)));

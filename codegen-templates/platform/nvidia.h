@@ -49,6 +49,12 @@ FD_DEVICE float halfToFloat(uint16_t h) {
 /// rsqrtf.
 FD_DEVICE float sqrtF(float x) { return sqrtf(x); }
 FD_DEVICE float negInf() { return -__int_as_float(0x7f800000); }
+FD_DEVICE float expF(float x) { return expf(x); }
+FD_DEVICE float logF(float x) { return logf(x); }
+FD_DEVICE float log1pF(float x) { return log1pf(x); }
+FD_DEVICE float cosF(float x) { return cosf(x); }
+FD_DEVICE float sinF(float x) { return sinf(x); }
+FD_DEVICE float powF(float x, float y) { return powf(x, y); }
 
 /// 16-byte load of weights that are read once per token: bypass L1 and mark
 /// the lines evict-first so activations keep the cache.

@@ -10,14 +10,18 @@
 
 #include "elementwise.h"
 #include "gemv.h"
+#include "mixers.h"
+#include "moe.h"
 
 #include "compiler/codegen/Repack.h"
 #include "compiler/reference/Dequant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,7 +52,8 @@ template <typename T> struct DeviceBuffer {
   explicit DeviceBuffer(const std::vector<T> &host) : count(host.size()) {
     CHECK(cudaMalloc(&ptr, std::max<size_t>(1, count) * sizeof(T)));
     if (count) {
-      CHECK(cudaMemcpy(ptr, host.data(), count * sizeof(T), cudaMemcpyHostToDevice));
+      CHECK(cudaMemcpy(ptr, host.data(), count * sizeof(T),
+                       cudaMemcpyHostToDevice));
     }
   }
   explicit DeviceBuffer(size_t n) : count(n) {
@@ -57,7 +62,9 @@ template <typename T> struct DeviceBuffer {
   }
   ~DeviceBuffer() { cudaFree(ptr); }
   /// 0xFF bytes: NaN as float and bf16, -1 as int: unwritten outputs show.
-  void poison() { CHECK(cudaMemset(ptr, 0xFF, std::max<size_t>(1, count) * sizeof(T))); }
+  void poison() {
+    CHECK(cudaMemset(ptr, 0xFF, std::max<size_t>(1, count) * sizeof(T)));
+  }
   std::vector<T> read() const {
     std::vector<T> h(count);
     CHECK(cudaMemcpy(h.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost));
@@ -101,8 +108,9 @@ std::vector<uint16_t> randomBf16(size_t n, float scale) {
 /// Reports one check: the worst error relative to its bound must be <= 1.
 void report(const std::string &what, double worstRatio, size_t nonFinite) {
   bool ok = nonFinite == 0 && worstRatio <= 1.0;
-  std::printf("%-4s %-72s worst err/tol %.3f%s\n", ok ? "PASS" : "FAIL", what.c_str(),
-              worstRatio, nonFinite ? " (non-finite or unwritten outputs)" : "");
+  std::printf("%-4s %-72s worst err/tol %.3f%s\n", ok ? "PASS" : "FAIL",
+              what.c_str(), worstRatio,
+              nonFinite ? " (non-finite or unwritten outputs)" : "");
   failures += !ok;
 }
 
@@ -111,7 +119,8 @@ void report(const std::string &what, double worstRatio, size_t nonFinite) {
 /// products in another order) plus, for bf16 outputs, half a bf16 ulp.
 template <bool OUT_BF16>
 void compareGemv(const std::string &what, const std::vector<double> &ref,
-                 const std::vector<double> &absSum, const void *yHost, size_t count) {
+                 const std::vector<double> &absSum, const void *yHost,
+                 size_t count) {
   constexpr double kRel = 2e-5;
   double worst = 0;
   size_t bad = 0;
@@ -122,7 +131,8 @@ void compareGemv(const std::string &what, const std::vector<double> &ref,
       ++bad;
       continue;
     }
-    double tol = kRel * absSum[i] + (OUT_BF16 ? std::ldexp(std::fabs(ref[i]), -8) : 0) + 1e-30;
+    double tol = kRel * absSum[i] +
+                 (OUT_BF16 ? std::ldexp(std::fabs(ref[i]), -8) : 0) + 1e-30;
     worst = std::max(worst, std::fabs(y - ref[i]) / tol);
   }
   report(what, worst, bad);
@@ -132,7 +142,8 @@ template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
 void checkW4(int n, int k) {
   // GPTQ-packed random weights, as a checkpoint stores them.
   std::uniform_int_distribution<uint32_t> word;
-  std::vector<int32_t> qweight(static_cast<size_t>(k / 8) * n), qzeros(static_cast<size_t>(k / GROUP) * n / 8);
+  std::vector<int32_t> qweight(static_cast<size_t>(k / 8) * n),
+      qzeros(static_cast<size_t>(k / GROUP) * n / 8);
   for (auto &w : qweight) {
     w = static_cast<int32_t>(word(rng));
   }
@@ -146,21 +157,22 @@ void checkW4(int n, int k) {
     scales[i] = toHalf(sd(rng) / (4.6f * std::sqrt(static_cast<float>(k))));
     scalesF[i] = fromHalf(scales[i]);
   }
-  fd::codegen::W4RowMajor packed =
-      fd::codegen::repackGptq4(qweight.data(), qzeros.data(), scales.data(), n, k, GROUP);
+  fd::codegen::W4RowMajor packed = fd::codegen::repackGptq4(
+      qweight.data(), qzeros.data(), scales.data(), n, k, GROUP);
   if (ZEROS != !packed.zeros.empty()) {
     std::printf("SKIP random zeros all 8\n");
     return;
   }
   std::vector<uint16_t> x = randomBf16(static_cast<size_t>(M) * k, 1.0f);
-  std::vector<float> w = fd::reference::dequantGptq(qweight.data(), qzeros.data(),
-                                                    scalesF.data(), n, k, 4, GROUP);
+  std::vector<float> w = fd::reference::dequantGptq(
+      qweight.data(), qzeros.data(), scalesF.data(), n, k, 4, GROUP);
   std::vector<double> ref(static_cast<size_t>(M) * n), absSum(ref.size());
   for (int m = 0; m < M; ++m) {
     for (int r = 0; r < n; ++r) {
       double s = 0, a = 0;
       for (int kk = 0; kk < k; ++kk) {
-        double p = static_cast<double>(w[static_cast<size_t>(r) * k + kk]) * fromBf16(x[static_cast<size_t>(m) * k + kk]);
+        double p = static_cast<double>(w[static_cast<size_t>(r) * k + kk]) *
+                   fromBf16(x[static_cast<size_t>(m) * k + kk]);
         s += p;
         a += std::fabs(p);
       }
@@ -174,27 +186,31 @@ void checkW4(int n, int k) {
   DeviceBuffer<uint8_t> dy(ref.size() * (OUT_BF16 ? 2 : 4));
   int rowsPerBlock = ROWS * WAVES;
   fd::kernels::gemv_w4a16<ROWS, M, WAVES, GROUP, ZEROS, OUT_BF16>
-      <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(dq.ptr, ds.ptr, dz.ptr, dx.ptr,
-                                                              dy.ptr, n, k);
+      <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(
+          dq.ptr, ds.ptr, dz.ptr, dx.ptr, dy.ptr, n, k);
   CHECK_LAUNCH();
   std::vector<uint8_t> y = dy.read();
   char what[160];
-  std::snprintf(what, sizeof what, "gemv_w4a16<rows %d, M %d, waves %d, g %d, zeros %d, %s> N=%d K=%d",
-                ROWS, M, WAVES, GROUP, ZEROS, OUT_BF16 ? "bf16" : "f32", n, k);
+  std::snprintf(
+      what, sizeof what,
+      "gemv_w4a16<rows %d, M %d, waves %d, g %d, zeros %d, %s> N=%d K=%d", ROWS,
+      M, WAVES, GROUP, ZEROS, OUT_BF16 ? "bf16" : "f32", n, k);
   compareGemv<OUT_BF16>(what, ref, absSum, y.data(), ref.size());
 }
 
 template <int ROWS, int M, int WAVES, bool OUT_BF16>
 void checkBf16(int n, int k) {
-  std::vector<uint16_t> w = randomBf16(static_cast<size_t>(n) * k, 1.0f / std::sqrt(static_cast<float>(k)));
+  std::vector<uint16_t> w = randomBf16(static_cast<size_t>(n) * k,
+                                       1.0f / std::sqrt(static_cast<float>(k)));
   std::vector<uint16_t> x = randomBf16(static_cast<size_t>(M) * k, 1.0f);
   std::vector<double> ref(static_cast<size_t>(M) * n), absSum(ref.size());
   for (int m = 0; m < M; ++m) {
     for (int r = 0; r < n; ++r) {
       double s = 0, a = 0;
       for (int kk = 0; kk < k; ++kk) {
-        double p = static_cast<double>(fromBf16(w[static_cast<size_t>(r) * k + kk])) *
-                   fromBf16(x[static_cast<size_t>(m) * k + kk]);
+        double p =
+            static_cast<double>(fromBf16(w[static_cast<size_t>(r) * k + kk])) *
+            fromBf16(x[static_cast<size_t>(m) * k + kk]);
         s += p;
         a += std::fabs(p);
       }
@@ -206,22 +222,24 @@ void checkBf16(int n, int k) {
   DeviceBuffer<uint8_t> dy(ref.size() * (OUT_BF16 ? 2 : 4));
   int rowsPerBlock = ROWS * WAVES;
   fd::kernels::gemv_bf16<ROWS, M, WAVES, OUT_BF16>
-      <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(dw.ptr, dx.ptr, dy.ptr, n, k);
+      <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(dw.ptr, dx.ptr,
+                                                              dy.ptr, n, k);
   CHECK_LAUNCH();
   std::vector<uint8_t> y = dy.read();
   char what[160];
-  std::snprintf(what, sizeof what, "gemv_bf16<rows %d, M %d, waves %d, %s> N=%d K=%d", ROWS, M,
+  std::snprintf(what, sizeof what,
+                "gemv_bf16<rows %d, M %d, waves %d, %s> N=%d K=%d", ROWS, M,
                 WAVES, OUT_BF16 ? "bf16" : "f32", n, k);
   compareGemv<OUT_BF16>(what, ref, absSum, y.data(), ref.size());
 }
 
-template <int THREADS, bool ZC>
-void checkRmsNorm(int rows, int d) {
+template <int THREADS, bool ZC> void checkRmsNorm(int rows, int d) {
   std::vector<uint16_t> x = randomBf16(static_cast<size_t>(rows) * d, 3.0f);
   std::vector<uint16_t> w = randomBf16(d, 0.2f);
   const float eps = 1e-6f;
   DeviceBuffer<uint16_t> dx(x), dw(w), dy(static_cast<size_t>(rows) * d);
-  fd::kernels::rms_norm<THREADS, ZC><<<rows, THREADS>>>(dx.ptr, dw.ptr, dy.ptr, d, eps);
+  fd::kernels::rms_norm<THREADS, ZC>
+      <<<rows, THREADS>>>(dx.ptr, dw.ptr, dy.ptr, d, eps);
   CHECK_LAUNCH();
   std::vector<uint16_t> y = dy.read();
   // Tolerance: one bf16 rounding of the output (2^-8 relative) plus fp32
@@ -243,18 +261,20 @@ void checkRmsNorm(int rows, int d) {
         ++bad;
         continue;
       }
-      double tol = std::ldexp(std::fabs(ref), -8) + 1e-6 * std::fabs(ref) + 1e-30;
+      double tol =
+          std::ldexp(std::fabs(ref), -8) + 1e-6 * std::fabs(ref) + 1e-30;
       worst = std::max(worst, std::fabs(got - ref) / tol);
     }
   }
   char what[120];
-  std::snprintf(what, sizeof what, "rms_norm<%d threads, %s> rows=%d D=%d", THREADS,
-                ZC ? "1 + w" : "w", rows, d);
+  std::snprintf(what, sizeof what, "rms_norm<%d threads, %s> rows=%d D=%d",
+                THREADS, ZC ? "1 + w" : "w", rows, d);
   report(what, worst, bad);
 }
 
 void checkEmbed(int vocab, int h, int tokens) {
-  std::vector<uint16_t> table = randomBf16(static_cast<size_t>(vocab) * h, 1.0f);
+  std::vector<uint16_t> table =
+      randomBf16(static_cast<size_t>(vocab) * h, 1.0f);
   std::vector<int32_t> ids(tokens);
   std::uniform_int_distribution<int32_t> pick(0, vocab - 1);
   for (auto &id : ids) {
@@ -268,10 +288,13 @@ void checkEmbed(int vocab, int h, int tokens) {
   std::vector<uint16_t> out = dout.read();
   size_t wrong = 0;
   for (int t = 0; t < tokens; ++t) {
-    wrong += std::memcmp(&out[static_cast<size_t>(t) * h], &table[static_cast<size_t>(ids[t]) * h], h * 2) != 0;
+    wrong += std::memcmp(&out[static_cast<size_t>(t) * h],
+                         &table[static_cast<size_t>(ids[t]) * h], h * 2) != 0;
   }
   char what[120];
-  std::snprintf(what, sizeof what, "embed<256> vocab=%d H=%d tokens=%d (exact copy)", vocab, h, tokens);
+  std::snprintf(what, sizeof what,
+                "embed<256> vocab=%d H=%d tokens=%d (exact copy)", vocab, h,
+                tokens);
   report(what, wrong ? 2.0 : 0.0, 0);
 }
 
@@ -293,8 +316,426 @@ void checkArgmax(int n) {
   CHECK_LAUNCH();
   int got = dout.read()[0];
   char what[120];
-  std::snprintf(what, sizeof what, "argmax<1024> n=%d (tie at %d and %d -> %d, got %d)", n, a, b, want, got);
+  std::snprintf(what, sizeof what,
+                "argmax<1024> n=%d (tie at %d and %d -> %d, got %d)", n, a, b,
+                want, got);
   report(what, got == want ? 0.0 : 2.0, 0);
+}
+
+std::vector<float> randomF(size_t n, float scale) {
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto &x : v) {
+    x = d(rng);
+  }
+  return v;
+}
+
+/// Elementwise check: |got - ref| <= rel * |ref| + abs, finite.
+template <typename Get>
+void compareAll(const std::string &what, const std::vector<double> &ref,
+                Get got, double rel, double abs) {
+  double worst = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double g = got(i);
+    if (!std::isfinite(g)) {
+      ++bad;
+      continue;
+    }
+    worst = std::max(worst,
+                     std::fabs(g - ref[i]) / (rel * std::fabs(ref[i]) + abs));
+  }
+  report(what, worst, bad);
+}
+
+double sigmoidD(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double siluD(double x) { return x / (1.0 + std::exp(-x)); }
+
+void checkExperts(int e, int slots, int n, int k, bool sharedX) {
+  constexpr int G = 128;
+  std::uniform_int_distribution<uint32_t> word;
+  std::vector<int32_t> allQ;
+  std::vector<uint16_t> allS;
+  std::vector<std::vector<float>> w(e);
+  for (int ex = 0; ex < e; ++ex) {
+    std::vector<int32_t> qweight(static_cast<size_t>(k / 8) * n),
+        qzeros(static_cast<size_t>(k / G) * n / 8, 0x77777777);
+    for (auto &v : qweight) {
+      v = static_cast<int32_t>(word(rng));
+    }
+    std::vector<uint16_t> scales(static_cast<size_t>(k / G) * n);
+    std::vector<float> scalesF(scales.size());
+    for (size_t i = 0; i < scales.size(); ++i) {
+      scales[i] = toHalf(0.01f + 0.001f * static_cast<float>(word(rng) % 10));
+      scalesF[i] = fromHalf(scales[i]);
+    }
+    fd::codegen::W4RowMajor p = fd::codegen::repackGptq4(
+        qweight.data(), qzeros.data(), scales.data(), n, k, G);
+    allQ.insert(allQ.end(), p.qweight.begin(), p.qweight.end());
+    allS.insert(allS.end(), p.scales.begin(), p.scales.end());
+    w[ex] = fd::reference::dequantGptq(qweight.data(), qzeros.data(),
+                                       scalesF.data(), n, k, 4, G);
+  }
+  std::vector<int32_t> ids(e);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  ids.resize(slots);
+  std::vector<uint16_t> x =
+      randomBf16(static_cast<size_t>(sharedX ? 1 : slots) * k, 1.0f);
+  std::vector<double> ref(static_cast<size_t>(slots) * n), absSum(ref.size());
+  for (int s = 0; s < slots; ++s) {
+    const uint16_t *xs = x.data() + (sharedX ? 0 : static_cast<size_t>(s) * k);
+    for (int r = 0; r < n; ++r) {
+      double acc = 0, a = 0;
+      for (int kk = 0; kk < k; ++kk) {
+        double p =
+            static_cast<double>(w[ids[s]][static_cast<size_t>(r) * k + kk]) *
+            fromBf16(xs[kk]);
+        acc += p;
+        a += std::fabs(p);
+      }
+      ref[static_cast<size_t>(s) * n + r] = acc;
+      absSum[static_cast<size_t>(s) * n + r] = a;
+    }
+  }
+  DeviceBuffer<int32_t> dq(allQ), di(ids);
+  DeviceBuffer<uint16_t> ds(allS), dx(x);
+  DeviceBuffer<uint8_t> dz(static_cast<size_t>(0));
+  DeviceBuffer<float> dy(ref.size());
+  dim3 grid((n + 7) / 8, slots);
+  fd::kernels::gemv_w4a16_experts<2, 4, G, false, false><<<grid, 128>>>(
+      dq.ptr, ds.ptr, dz.ptr, di.ptr, dx.ptr, sharedX ? 0 : k, dy.ptr, n, k);
+  CHECK_LAUNCH();
+  std::vector<float> y = dy.read();
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gemv_w4a16_experts<2,4,128> E=%d slots=%d N=%d K=%d x %s", e,
+                slots, n, k, sharedX ? "shared" : "per slot");
+  compareGemv<false>(what, ref, absSum, y.data(), y.size());
+}
+
+void checkRouter(int e, int k, bool renorm) {
+  std::vector<float> logits = randomF(e, 2.0f);
+  DeviceBuffer<float> dl(logits);
+  DeviceBuffer<int32_t> di(static_cast<size_t>(k));
+  DeviceBuffer<float> dw(static_cast<size_t>(k));
+  fd::kernels::router_topk<256>
+      <<<1, 256>>>(dl.ptr, e, k, renorm ? 1 : 0, di.ptr, dw.ptr);
+  CHECK_LAUNCH();
+  std::vector<double> p(e);
+  double m = *std::max_element(logits.begin(), logits.end()), sum = 0;
+  for (int i = 0; i < e; ++i) {
+    p[i] = std::exp(logits[i] - m);
+    sum += p[i];
+  }
+  std::vector<int> order(e);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return p[a] > p[b] || (p[a] == p[b] && a < b);
+  });
+  double top = 0;
+  for (int r = 0; r < k; ++r) {
+    top += p[order[r]] / sum;
+  }
+  std::vector<int32_t> ids = di.read();
+  std::vector<float> wts = dw.read();
+  std::vector<double> ref(k);
+  bool idsOk = true;
+  for (int r = 0; r < k; ++r) {
+    idsOk &= ids[r] == order[r];
+    ref[r] = p[order[r]] / sum / (renorm ? top : 1.0);
+  }
+  char what[120];
+  std::snprintf(what, sizeof what,
+                "router_topk<256> E=%d k=%d renorm=%d (ids %s)", e, k, renorm,
+                idsOk ? "equal" : "DIFFER");
+  // fp32 softmax: a few ulps of the probabilities.
+  compareAll(
+      what, ref,
+      [&](size_t i) { return idsOk ? static_cast<double>(wts[i]) : NAN; }, 1e-5,
+      1e-9);
+}
+
+void checkMoeTail(int slots, int d) {
+  std::vector<float> gate = randomF(static_cast<size_t>(slots) * d, 2.0f),
+                     up = randomF(gate.size(), 1.0f);
+  DeviceBuffer<float> dg(gate), du(up);
+  DeviceBuffer<uint16_t> dout(gate.size());
+  fd::kernels::silu_mul<256>
+      <<<(static_cast<int>(gate.size()) + 255) / 256, 256>>>(
+          dg.ptr, du.ptr, dout.ptr, static_cast<int>(gate.size()));
+  CHECK_LAUNCH();
+  std::vector<uint16_t> o = dout.read();
+  std::vector<double> ref(gate.size());
+  for (size_t i = 0; i < ref.size(); ++i) {
+    ref[i] = siluD(gate[i]) * up[i];
+  }
+  char what[120];
+  std::snprintf(what, sizeof what, "silu_mul<256> n=%d (bf16 out)",
+                static_cast<int>(gate.size()));
+  compareAll(
+      what, ref, [&](size_t i) { return fromBf16(o[i]); },
+      std::ldexp(1.0, -8) + 1e-6, 1e-30);
+
+  std::vector<float> h = randomF(d, 3.0f),
+                     experts = randomF(static_cast<size_t>(slots) * d, 1.0f),
+                     wts = randomF(slots, 0.3f), shared = randomF(d, 1.0f),
+                     g = randomF(1, 1.0f);
+  DeviceBuffer<float> dh(h), de(experts), dw(wts), dsh(shared), dgt(g);
+  fd::kernels::moe_combine<256><<<(d + 255) / 256, 256>>>(
+      dh.ptr, de.ptr, dw.ptr, slots, dsh.ptr, dgt.ptr, d);
+  CHECK_LAUNCH();
+  std::vector<float> got = dh.read();
+  std::vector<double> ref2(d);
+  for (int j = 0; j < d; ++j) {
+    double acc = 0;
+    for (int s = 0; s < slots; ++s) {
+      acc +=
+          static_cast<double>(wts[s]) * experts[static_cast<size_t>(s) * d + j];
+    }
+    ref2[j] = h[j] + acc + sigmoidD(g[0]) * shared[j];
+  }
+  std::snprintf(what, sizeof what, "moe_combine<256> slots=%d D=%d", slots, d);
+  compareAll(what, ref2, [&](size_t i) { return got[i]; }, 1e-6, 1e-6);
+}
+
+/// Gated DeltaNet over `tokens` decode steps (conv and recurrent state carried
+/// on the device) against fd-ref's recurrence in double.
+void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
+  const int c = 2 * hk * dk + hv * dv;
+  std::vector<uint16_t> convW =
+      randomBf16(static_cast<size_t>(c) * kernel, 0.5f);
+  std::vector<float> aLog(hv), dtBias = randomF(hv, 0.1f), normW(dv);
+  std::uniform_real_distribution<float> u(1.0f, 16.0f);
+  for (auto &v : aLog) {
+    v = std::log(u(rng));
+  }
+  for (auto &v : normW) {
+    v = 1.0f + 0.05f * randomF(1, 1.0f)[0];
+  }
+  DeviceBuffer<uint16_t> dconv(convW);
+  DeviceBuffer<float> daLog(aLog), ddt(dtBias), dnorm(normW);
+  DeviceBuffer<float> dstate(
+      std::vector<float>(static_cast<size_t>(hv) * dk * dv, 0.0f));
+  DeviceBuffer<float> dconvState(
+      std::vector<float>(static_cast<size_t>(kernel - 1) * c, 0.0f));
+  std::vector<double> S(static_cast<size_t>(hv) * dk * dv, 0.0),
+      window(static_cast<size_t>(kernel - 1) * c, 0.0);
+  double worst = 0;
+  size_t bad = 0;
+  for (int t = 0; t < tokens; ++t) {
+    std::vector<float> qkv = randomF(c, 1.0f),
+                       z = randomF(static_cast<size_t>(hv) * dv, 1.0f),
+                       b = randomF(hv, 1.0f), a = randomF(hv, 1.0f);
+    DeviceBuffer<float> dqkv(qkv), dz(z), db(b), da(a),
+        dmixed(static_cast<size_t>(c));
+    DeviceBuffer<uint16_t> dout(static_cast<size_t>(hv) * dv);
+    fd::kernels::gdn_conv<256><<<(c + 255) / 256, 256>>>(
+        dqkv.ptr, dconv.ptr, dconvState.ptr, dmixed.ptr, c, kernel);
+    CHECK_LAUNCH();
+    fd::kernels::gdn_decode<128, 256>
+        <<<hv, 128>>>(dmixed.ptr, dz.ptr, db.ptr, da.ptr, daLog.ptr, ddt.ptr,
+                      dnorm.ptr, dstate.ptr, dout.ptr, hk, hv, dk, dv, 1e-6f);
+    CHECK_LAUNCH();
+    // Host reference.
+    std::vector<double> mixed(c);
+    for (int ch = 0; ch < c; ++ch) {
+      double acc =
+          fromBf16(convW[static_cast<size_t>(ch) * kernel + kernel - 1]) *
+          qkv[ch];
+      for (int j = 0; j < kernel - 1; ++j) {
+        acc += fromBf16(convW[static_cast<size_t>(ch) * kernel + j]) *
+               window[static_cast<size_t>(j) * c + ch];
+      }
+      mixed[ch] = siluD(acc);
+    }
+    for (int j = 0; j + 1 < kernel - 1; ++j) {
+      for (int ch = 0; ch < c; ++ch) {
+        window[static_cast<size_t>(j) * c + ch] =
+            window[static_cast<size_t>(j + 1) * c + ch];
+      }
+    }
+    for (int ch = 0; ch < c; ++ch) {
+      window[static_cast<size_t>(kernel - 2) * c + ch] = qkv[ch];
+    }
+    std::vector<double> ref(static_cast<size_t>(hv) * dv);
+    for (int h = 0; h < hv; ++h) {
+      int kh = h / (hv / hk);
+      std::vector<double> q(mixed.begin() + kh * dk,
+                            mixed.begin() + (kh + 1) * dk),
+          kv(mixed.begin() + hk * dk + kh * dk,
+             mixed.begin() + hk * dk + (kh + 1) * dk);
+      double qq = 0, kk = 0;
+      for (int i = 0; i < dk; ++i) {
+        qq += q[i] * q[i];
+        kk += kv[i] * kv[i];
+      }
+      for (int i = 0; i < dk; ++i) {
+        q[i] /= std::sqrt(qq + 1e-6) * std::sqrt(static_cast<double>(dk));
+        kv[i] /= std::sqrt(kk + 1e-6);
+      }
+      double beta = sigmoidD(b[h]), x = static_cast<double>(a[h]) + dtBias[h];
+      double decay = std::exp(-std::exp(static_cast<double>(aLog[h])) *
+                              (x > 20 ? x : std::log1p(std::exp(x))));
+      double *Sh = S.data() + static_cast<size_t>(h) * dk * dv;
+      std::vector<double> o(dv, 0.0);
+      for (int j = 0; j < dv; ++j) {
+        double mem = 0;
+        for (int i = 0; i < dk; ++i) {
+          mem += Sh[static_cast<size_t>(i) * dv + j] * decay * kv[i];
+        }
+        double delta = (mixed[2 * hk * dk + h * dv + j] - mem) * beta;
+        for (int i = 0; i < dk; ++i) {
+          double &s = Sh[static_cast<size_t>(i) * dv + j];
+          s = s * decay + kv[i] * delta;
+          o[j] += s * q[i];
+        }
+      }
+      double ss = 0;
+      for (double v : o) {
+        ss += v * v;
+      }
+      double inv = 1.0 / std::sqrt(ss / dv + 1e-6);
+      for (int j = 0; j < dv; ++j) {
+        ref[static_cast<size_t>(h) * dv + j] =
+            o[j] * inv * normW[j] * siluD(z[static_cast<size_t>(h) * dv + j]);
+      }
+    }
+    std::vector<uint16_t> out = dout.read();
+    for (size_t i = 0; i < ref.size(); ++i) {
+      double g = fromBf16(out[i]);
+      if (!std::isfinite(g)) {
+        ++bad;
+        continue;
+      }
+      // One bf16 rounding of the output, plus fp32 recurrence error.
+      worst = std::max(worst, std::fabs(g - ref[i]) /
+                                  (std::ldexp(std::fabs(ref[i]), -8) + 1e-4));
+    }
+  }
+  std::vector<float> state = dstate.read();
+  double sWorst = 0;
+  for (size_t i = 0; i < S.size(); ++i) {
+    sWorst = std::max(sWorst, std::fabs(state[i] - S[i]) /
+                                  (1e-5 * std::fabs(S[i]) + 1e-6));
+  }
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gdn_conv + gdn_decode hk=%d hv=%d dk=%d dv=%d kernel=%d, %d "
+                "tokens (out)",
+                hk, hv, dk, dv, kernel, tokens);
+  report(what, worst, bad);
+  std::snprintf(what, sizeof what,
+                "gdn_decode recurrent state after %d tokens (fp32, 1e-5 rel)",
+                tokens);
+  report(what, sWorst, 0);
+}
+
+/// KV append + attention decode over `tokens` positions.
+void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
+                    int tokens) {
+  const int maxCtx = tokens;
+  const float theta = 1e7f, eps = 1e-6f;
+  std::vector<uint16_t> qNorm = randomBf16(d, 0.1f),
+                        kNorm = randomBf16(d, 0.1f);
+  DeviceBuffer<uint16_t> dqn(qNorm), dkn(kNorm);
+  DeviceBuffer<float> dk(static_cast<size_t>(maxCtx) * hkv * d),
+      dv(static_cast<size_t>(maxCtx) * hkv * d),
+      dscores(static_cast<size_t>(hq) * maxCtx);
+  std::vector<double> keys, values; // [pos][hkv][d]
+  auto normRope = [&](std::vector<double> x, const std::vector<uint16_t> &w,
+                      int pos) {
+    double ss = 0;
+    for (double v : x) {
+      ss += v * v;
+    }
+    double inv = 1.0 / std::sqrt(ss / d + eps);
+    for (int i = 0; i < d; ++i) {
+      double s = fromBf16(w[i]);
+      x[i] = x[i] * inv * (zc ? 1.0 + s : s);
+    }
+    for (int i = 0; i < rotary / 2; ++i) {
+      float invFreq = 1.0f / std::pow(theta, static_cast<float>(2 * i) /
+                                                 static_cast<float>(rotary));
+      float angle = static_cast<float>(pos) * invFreq;
+      double c = std::cos(angle), s = std::sin(angle), x1 = x[i],
+             x2 = x[i + rotary / 2];
+      x[i] = x1 * c - x2 * s;
+      x[i + rotary / 2] = x2 * c + x1 * s;
+    }
+    return x;
+  };
+  double worst = 0;
+  size_t bad = 0;
+  const int qStride = gate ? 2 * d : d;
+  for (int pos = 0; pos < tokens; ++pos) {
+    std::vector<float> q = randomF(static_cast<size_t>(hq) * qStride, 1.0f),
+                       k = randomF(static_cast<size_t>(hkv) * d, 1.0f),
+                       v = randomF(static_cast<size_t>(hkv) * d, 1.0f);
+    std::vector<int32_t> p = {pos};
+    DeviceBuffer<float> dq(q), dkin(k), dvin(v);
+    DeviceBuffer<int32_t> dpos(p);
+    DeviceBuffer<uint16_t> dout(static_cast<size_t>(hq) * d);
+    fd::kernels::kv_append<128, 256>
+        <<<hkv, 128>>>(dkin.ptr, dvin.ptr, dkn.ptr, zc, eps, rotary, theta,
+                       dpos.ptr, dk.ptr, dv.ptr, hkv, d);
+    CHECK_LAUNCH();
+    fd::kernels::attention_decode<128, 256>
+        <<<hq, 128>>>(dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, dk.ptr,
+                      dv.ptr, dscores.ptr, dout.ptr, hq, hkv, d, gate, maxCtx);
+    CHECK_LAUNCH();
+    for (int h = 0; h < hkv; ++h) {
+      std::vector<double> kh(k.begin() + h * d, k.begin() + (h + 1) * d);
+      kh = normRope(kh, kNorm, pos);
+      keys.insert(keys.end(), kh.begin(), kh.end());
+      values.insert(values.end(), v.begin() + h * d, v.begin() + (h + 1) * d);
+    }
+    std::vector<uint16_t> out = dout.read();
+    for (int h = 0; h < hq; ++h) {
+      int kvh = h / (hq / hkv);
+      std::vector<double> qh(q.begin() + static_cast<size_t>(h) * qStride,
+                             q.begin() + static_cast<size_t>(h) * qStride + d);
+      qh = normRope(qh, qNorm, pos);
+      std::vector<double> sc(pos + 1);
+      double m = -INFINITY, sum = 0;
+      for (int t = 0; t <= pos; ++t) {
+        double s = 0;
+        for (int i = 0; i < d; ++i) {
+          s += qh[i] * keys[(static_cast<size_t>(t) * hkv + kvh) * d + i];
+        }
+        sc[t] = s / std::sqrt(static_cast<double>(d));
+        m = std::max(m, sc[t]);
+      }
+      for (double &s : sc) {
+        s = std::exp(s - m);
+        sum += s;
+      }
+      for (int j = 0; j < d; ++j) {
+        double o = 0;
+        for (int t = 0; t <= pos; ++t) {
+          o += sc[t] * values[(static_cast<size_t>(t) * hkv + kvh) * d + j];
+        }
+        o /= sum;
+        if (gate) {
+          o *= sigmoidD(q[static_cast<size_t>(h) * qStride + d + j]);
+        }
+        double g = fromBf16(out[static_cast<size_t>(h) * d + j]);
+        if (!std::isfinite(g)) {
+          ++bad;
+          continue;
+        }
+        worst = std::max(worst, std::fabs(g - o) /
+                                    (std::ldexp(std::fabs(o), -8) + 1e-4));
+      }
+    }
+  }
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "kv_append + attention_decode hq=%d hkv=%d d=%d rot=%d "
+                "gate=%d, %d positions",
+                hq, hkv, d, rotary, gate, tokens);
+  report(what, worst, bad);
 }
 
 } // namespace
@@ -313,7 +754,8 @@ int main(int argc, char **argv) {
   }
   cudaDeviceProp prop;
   CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("check-kernels on %s, seed %llu\n", prop.name, static_cast<unsigned long long>(seed));
+  std::printf("check-kernels on %s, seed %llu\n", prop.name,
+              static_cast<unsigned long long>(seed));
   rng.seed(seed);
 
   // Qwen3.5-35B-A3B shapes: in_proj_qkv, q_proj, out_proj/o_proj, expert
@@ -326,9 +768,9 @@ int main(int argc, char **argv) {
   checkW4<4, 4, 2, 128, true, false>(4100, 2048);
   checkW4<2, 2, 4, 32, true, true>(1000, 1024);
   checkW4<1, 3, 4, 64, false, false>(777, 512);
-  checkBf16<2, 1, 4, false>(256, 2048);   // router
-  checkBf16<4, 1, 4, true>(512, 2048);    // shared expert gate/up
-  checkBf16<1, 1, 8, false>(32, 2048);    // in_proj_b/a
+  checkBf16<2, 1, 4, false>(256, 2048); // router
+  checkBf16<4, 1, 4, true>(512, 2048);  // shared expert gate/up
+  checkBf16<1, 1, 8, false>(32, 2048);  // in_proj_b/a
   checkBf16<4, 4, 2, false>(2051, 512);
   checkBf16<2, 1, 8, false>(248320, 2048); // lm_head
   checkRmsNorm<256, true>(4, 2048);
@@ -337,6 +779,18 @@ int main(int argc, char **argv) {
   checkEmbed(248320, 2048, 5);
   checkArgmax(248320);
   checkArgmax(1000);
+  checkExperts(16, 8, 512, 2048, true);  // gate/up: shared x
+  checkExperts(16, 8, 2048, 512, false); // down: x per slot
+  checkRouter(256, 8, true);
+  checkRouter(8, 2, true);
+  checkRouter(128, 8, false);
+  checkMoeTail(8, 2048);
+  checkGdn(16, 32, 128, 128, 4, 3);              // Qwen3.5-35B-A3B
+  checkGdn(2, 4, 16, 16, 4, 5);                  // tiny
+  checkAttention(16, 2, 256, 64, true, true, 5); // Qwen3.5-35B-A3B
+  checkAttention(4, 2, 32, 8, true, true,
+                 300); // tiny, positions past one block
+  checkAttention(4, 2, 16, 16, false, false, 7); // Qwen3-MoE style
   std::printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
   return failures ? 1 : 0;
 }
