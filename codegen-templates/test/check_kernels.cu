@@ -12,6 +12,7 @@
 #include "gemv.h"
 #include "mixers.h"
 #include "moe.h"
+#include "sample.h"
 
 #include "compiler/codegen/Repack.h"
 #include "compiler/reference/Dequant.h"
@@ -45,6 +46,9 @@ namespace {
 
 std::mt19937_64 rng;
 int failures = 0;
+/// --quick: few sampling draws (for the sanitizer runs, which are ~100x
+/// slower); the frequency test then only checks the kept set.
+bool quick = false;
 
 template <typename T> struct DeviceBuffer {
   T *ptr = nullptr;
@@ -738,6 +742,119 @@ void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
   report(what, worst, bad);
 }
 
+/// The kept set and its probabilities per the sampling rule, in double.
+std::vector<double> keptDistribution(const std::vector<float> &logits,
+                                     float temperature, int topK, float topP) {
+  const int n = static_cast<int>(logits.size());
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return logits[a] > logits[b]; });
+  int keep = topK > 0 && topK < n ? topK : n;
+  while (keep < n && logits[order[keep]] == logits[order[keep - 1]]) {
+    ++keep; // ties with the k-th stay
+  }
+  double mx = logits[order[0]], z = 0;
+  std::vector<double> p(n, 0.0);
+  for (int r = 0; r < keep; ++r) {
+    p[order[r]] = std::exp((logits[order[r]] - mx) / temperature);
+    z += p[order[r]];
+  }
+  double mass = 0;
+  int cut = keep;
+  for (int r = 0; r < keep; ++r) {
+    p[order[r]] /= z;
+  }
+  if (topP < 1.0f) {
+    for (int r = 0; r < keep; ++r) {
+      mass += p[order[r]];
+      if (mass >= topP) {
+        cut = r + 1;
+        break;
+      }
+    }
+  }
+  double kept = 0;
+  for (int r = 0; r < n; ++r) {
+    if (r >= cut) {
+      p[order[r]] = 0;
+    }
+    kept += p[order[r]];
+  }
+  for (double &v : p) {
+    v /= kept;
+  }
+  return p;
+}
+
+void checkSampling(int n, float temperature, int topK, float topP, int draws) {
+  if (quick) {
+    draws = 16;
+  }
+  std::vector<float> logits = randomF(n, 2.0f);
+  std::vector<double> want = keptDistribution(logits, temperature, topK, topP);
+  std::vector<int32_t> steps(draws);
+  std::iota(steps.begin(), steps.end(), 0);
+  DeviceBuffer<float> dl(logits);
+  DeviceBuffer<int32_t> ds(steps), dout(static_cast<size_t>(draws));
+  const uint64_t seed = rng();
+  for (int i = 0; i < draws; ++i) {
+    fd::kernels::sample_token<1024><<<1, 1024>>>(
+        dl.ptr, n, temperature, topK, topP, seed, ds.ptr + i, dout.ptr + i);
+  }
+  CHECK_LAUNCH();
+  std::vector<int32_t> got = dout.read();
+  std::vector<double> freq(n, 0.0);
+  size_t outside = 0;
+  for (int32_t tok : got) {
+    if (tok < 0 || tok >= n || want[tok] == 0.0) {
+      ++outside;
+      continue;
+    }
+    freq[tok] += 1.0 / draws;
+  }
+  // Frequencies within 5 standard errors of the kept distribution (a
+  // uniform draw of 24 bits per token).
+  double worst = 0;
+  for (int i = 0; i < n; ++i) {
+    double se = std::sqrt(std::max(want[i] * (1 - want[i]), 1e-12) / draws);
+    worst = std::max(worst, std::fabs(freq[i] - want[i]) / (5 * se + 1e-12));
+  }
+  if (quick) {
+    worst = 0; // too few draws for frequencies; the kept set is still checked
+  }
+  // Reproducible: the same (seed, step) draws the same token.
+  fd::kernels::sample_token<1024><<<1, 1024>>>(
+      dl.ptr, n, temperature, topK, topP, seed, ds.ptr + 7, dout.ptr);
+  CHECK_LAUNCH();
+  bool same = dout.read()[0] == got[7];
+  char what[160];
+  std::snprintf(
+      what, sizeof what,
+      "sample_token<1024> V=%d T=%.2f top-k %d top-p %.2f, %d draws (%s)", n,
+      temperature, topK, topP, draws,
+      same ? "reproducible" : "NOT reproducible");
+  report(what, same ? worst : 2.0, outside);
+}
+
+void checkGreedySample(int n) {
+  std::vector<float> logits = randomF(n, 2.0f);
+  logits[n / 3] = 50.0f;
+  logits[n / 2] = 50.0f;
+  std::vector<int32_t> step = {0};
+  DeviceBuffer<float> dl(logits);
+  DeviceBuffer<int32_t> ds(step), dout(static_cast<size_t>(1));
+  fd::kernels::sample_token<1024>
+      <<<1, 1024>>>(dl.ptr, n, 0.0f, 0, 1.0f, 1, ds.ptr, dout.ptr);
+  CHECK_LAUNCH();
+  int got = dout.read()[0];
+  char what[120];
+  std::snprintf(what, sizeof what,
+                "sample_token<1024> greedy V=%d (tie -> %d, got %d)", n, n / 3,
+                got);
+  report(what, got == n / 3 ? 0.0 : 2.0, 0);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -746,6 +863,9 @@ int main(int argc, char **argv) {
     if (std::string(argv[i]) == "--seed") {
       seed = std::strtoull(argv[i + 1], nullptr, 10);
     }
+  }
+  for (int i = 1; i < argc; ++i) {
+    quick |= std::string(argv[i]) == "--quick";
   }
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -791,6 +911,11 @@ int main(int argc, char **argv) {
   checkAttention(4, 2, 32, 8, true, true,
                  300); // tiny, positions past one block
   checkAttention(4, 2, 16, 16, false, false, 7); // Qwen3-MoE style
+  checkGreedySample(248320);
+  checkSampling(64, 1.0f, 0, 1.0f, 20000);
+  checkSampling(64, 0.7f, 10, 0.9f, 20000);
+  checkSampling(2000, 1.3f, 0, 0.5f, 20000);
+  checkSampling(248320, 0.8f, 50, 0.95f, 2000);
   std::printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
   return failures ? 1 : 0;
 }

@@ -56,3 +56,10 @@ template __global__ void attention_decode<256, 256>(const float *, const uint16_
                                                     int, int, int);
 
 } // namespace fd::kernels
+
+#include "sample.h"
+
+namespace fd::kernels {
+template __global__ void sample_token<1024>(const float *, int, float, int, float, uint64_t,
+                                            const int32_t *, int32_t *);
+} // namespace fd::kernels
