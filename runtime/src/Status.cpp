@@ -1,0 +1,36 @@
+//===- Status.cpp - errors of the runtime's C API -------------------------===//
+
+#include "Status.h"
+
+#include <new>
+
+namespace {
+// Returned when the error itself cannot be allocated: a failure must never
+// read as success (NULL).
+fd_error outOfMemory{"out of memory while reporting an error"};
+} // namespace
+
+namespace fd::runtime {
+fd_error_t makeError(std::string message) {
+  for (char &c : message) {
+    if (c == '\n' || c == '\r') {
+      c = ' ';
+    }
+  }
+  try {
+    return new fd_error{std::move(message)};
+  } catch (const std::bad_alloc &) {
+    return &outOfMemory;
+  }
+}
+} // namespace fd::runtime
+
+extern "C" const char *fd_error_message(fd_error_t e) {
+  return e ? e->message.c_str() : "success";
+}
+
+extern "C" void fd_error_free(fd_error_t e) {
+  if (e != &outOfMemory) {
+    delete e;
+  }
+}
