@@ -81,15 +81,20 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   }
 }
 
-/// Gathers one embedding row per block (token ids read on the device).
-template <int THREADS>
+/// Gathers one bf16 embedding row per block (token ids read on the device)
+/// into a bf16 or float (the residual stream) row.
+template <int THREADS, typename OutT = uint16_t>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     embed(const uint16_t *__restrict__ table, const int32_t *__restrict__ ids,
-          uint16_t *__restrict__ out, int h) {
+          OutT *__restrict__ out, int h) {
   const int64_t t = blockX();
   const int64_t id = ids[t];
   for (int i = threadX(); i < h; i += THREADS) {
-    out[t * h + i] = table[id * h + i];
+    if constexpr (sizeof(OutT) == 4) {
+      out[t * h + i] = bf16ToFloat(table[id * h + i]);
+    } else {
+      out[t * h + i] = table[id * h + i];
+    }
   }
 }
 

@@ -95,11 +95,13 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   }
 }
 
-/// h[j] += sum_s weights[s] * experts[s][j] + sigmoid(*sharedGate) * shared[j]
-/// (the shared terms when `shared` is non-null; the gate when non-null).
+/// out[j] = base[j] + sum_s weights[s] * experts[s][j]
+///          + sigmoid(*sharedGate) * shared[j]
+/// (base, shared and sharedGate each optional: null leaves the term out; out
+/// may be base, for accumulating into the residual stream in place).
 template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
-    moe_combine(float *__restrict__ h, const float *__restrict__ experts,
+    moe_combine(float *out, const float *base, const float *__restrict__ experts,
                 const float *__restrict__ weights, int slots,
                 const float *__restrict__ shared,
                 const float *__restrict__ sharedGate, int d) {
@@ -115,7 +117,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     const float g = sharedGate ? sigmoidF(*sharedGate) : 1.0f;
     acc += g * shared[j];
   }
-  h[j] += acc;
+  out[j] = (base ? base[j] : 0.0f) + acc;
 }
 
 /// h[i] += y[i]: the residual connection after a mixer.

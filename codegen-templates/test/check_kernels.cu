@@ -488,7 +488,7 @@ void checkMoeTail(int slots, int d) {
                      g = randomF(1, 1.0f);
   DeviceBuffer<float> dh(h), de(experts), dw(wts), dsh(shared), dgt(g);
   fd::kernels::moe_combine<256><<<(d + 255) / 256, 256>>>(
-      dh.ptr, de.ptr, dw.ptr, slots, dsh.ptr, dgt.ptr, d);
+      dh.ptr, dh.ptr, de.ptr, dw.ptr, slots, dsh.ptr, dgt.ptr, d);
   CHECK_LAUNCH();
   std::vector<float> got = dh.read();
   std::vector<double> ref2(d);

@@ -25,6 +25,7 @@ template __global__ void gemv_bf16<2, 1, 8, false>(const uint16_t *, const uint1
 template __global__ void rms_norm<256, true>(const uint16_t *, const uint16_t *, uint16_t *, int,
                                              float);
 template __global__ void embed<256>(const uint16_t *, const int32_t *, uint16_t *, int);
+template __global__ void embed<256, float>(const uint16_t *, const int32_t *, float *, int);
 template __global__ void argmax<1024>(const float *, int, int32_t *);
 
 } // namespace fd::kernels
@@ -39,8 +40,8 @@ template __global__ void gemv_w4a16_experts<2, 4, 128, false, false>(
     void *, int, int);
 template __global__ void router_topk<256>(const float *, int, int, int, int32_t *, float *);
 template __global__ void silu_mul<256>(const float *, const float *, uint16_t *, int);
-template __global__ void moe_combine<256>(float *, const float *, const float *, int,
-                                          const float *, const float *, int);
+template __global__ void moe_combine<256>(float *, const float *, const float *, const float *,
+                                          int, const float *, const float *, int);
 template __global__ void add_residual<256>(float *, const float *, int);
 template __global__ void gdn_conv<256>(const float *, const uint16_t *, float *, float *, int, int);
 template __global__ void gdn_decode<128, 128>(const float *, const float *, const float *,
