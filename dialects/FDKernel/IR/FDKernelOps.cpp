@@ -14,6 +14,8 @@ using namespace fd::fdkernel;
 /// waves so that wave-level reductions need no partial-wave masking.
 static constexpr int64_t kWaveSize = 32;
 static constexpr int64_t kMaxBlockThreads = 1024;
+/// Passes a null pointer for an optional kernel input.
+static constexpr llvm::StringLiteral kNullBuffer = "__null";
 
 LogicalResult BufferOp::verify() {
   // I64Attr getters are unsigned; read them signed so negatives are caught.
@@ -25,6 +27,9 @@ LogicalResult BufferOp::verify() {
   }
   if (getKind() != BufferKind::arena && getOffset() != 0) {
     return emitOpError("expects offset 0 outside the arena");
+  }
+  if (getWeight().has_value() != (getKind() == BufferKind::weight)) {
+    return emitOpError("expects a weight source exactly on weight buffers");
   }
   return success();
 }
@@ -44,6 +49,12 @@ LogicalResult LaunchOp::verify() {
       return emitOpError() << "expects template parameter '"
                            << p.getName().getValue()
                            << "' to be an integer or bool";
+    }
+  }
+  for (NamedAttribute sc : getScalars()) {
+    if (!isa<IntegerAttr, FloatAttr>(sc.getValue())) {
+      return emitOpError() << "expects scalar '" << sc.getName().getValue()
+                           << "' to be an integer or float";
     }
   }
   if (getGrid().size() != 3 || getBlock().size() != 3) {
@@ -83,6 +94,9 @@ LogicalResult LaunchOp::verify() {
 LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &tables) {
   auto check = [&](ArrayAttr refs, bool isOutput) -> LogicalResult {
     for (auto ref : refs.getAsRange<FlatSymbolRefAttr>()) {
+      if (!isOutput && ref.getValue() == kNullBuffer) {
+        continue;
+      }
       auto buffer = tables.lookupNearestSymbolFrom<BufferOp>(*this, ref);
       if (!buffer) {
         return emitOpError()

@@ -13,7 +13,9 @@ def FDKernel_BufferOp : FDKernel_Op<"buffer", [Symbol]> {
   let description = [{
     A region of device memory with a size known at compile time. Arena buffers
     are placed at `offset` in the activation arena by the memory planner;
-    weights, state and KV cache live in their own allocations.
+    weights, state and KV cache live in their own allocations. A weight
+    buffer names the `fdgraph.weight` it is packed from and the `layout` of
+    the packing (`w4.qweight`, `w4.scales`, `w4.zeros`, `bf16`, `f32`).
 
     ```mlir
     fdkernel.buffer @h0 #fdkernel.buffer_kind<arena> size 8192 offset 0
@@ -21,8 +23,13 @@ def FDKernel_BufferOp : FDKernel_Op<"buffer", [Symbol]> {
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        FDKernel_BufferKindAttr:$kind,
-                       I64Attr:$size, I64Attr:$offset);
-  let assemblyFormat = "$sym_name $kind `size` $size `offset` $offset attr-dict";
+                       I64Attr:$size, I64Attr:$offset,
+                       OptionalAttr<FlatSymbolRefAttr>:$weight,
+                       OptionalAttr<StrAttr>:$layout);
+  let assemblyFormat = [{
+    $sym_name $kind `size` $size `offset` $offset
+    (`weight` $weight^ `layout` $layout)? attr-dict
+  }];
   let hasVerifier = 1;
 }
 
@@ -49,7 +56,9 @@ def FDKernel_LaunchOp : FDKernel_Op<"launch",
   let description = [{
     `template` names a kernel template of `codegen-templates/`; `params` are
     its template parameters (integers, e.g. lanes per wave, rows per wave,
-    unroll). `ins` and `outs` name `fdkernel.buffer`s in argument order.
+    unroll). `ins` and `outs` name `fdkernel.buffer`s in the kernel's
+    argument order (`@__null` passes a null pointer for an optional input);
+    `scalars` are its scalar arguments by name (integers and floats).
     `epilogues` lists the work fused after the main loop, in order. `grid`
     and `block` are the launch dimensions; blocks are whole waves of 32 on
     every supported target.
@@ -64,10 +73,11 @@ def FDKernel_LaunchOp : FDKernel_Op<"launch",
                        FDKernel_TargetAttr:$target,
                        DenseI64ArrayAttr:$grid, DenseI64ArrayAttr:$block,
                        FlatSymbolRefArrayAttr:$ins, FlatSymbolRefArrayAttr:$outs,
+                       DefaultValuedAttr<DictionaryAttr, "{}">:$scalars,
                        DefaultValuedAttr<FDKernel_EpilogueArrayAttr, "{}">:$epilogues);
   let assemblyFormat = [{
     $template_name `<` $params `>` `target` $target `grid` $grid `block` $block
-    `ins` $ins `outs` $outs (`epilogues` $epilogues^)? attr-dict
+    `ins` $ins `outs` $outs (`scalars` $scalars^)? (`epilogues` $epilogues^)? attr-dict
   }];
   let hasVerifier = 1;
 }

@@ -16,7 +16,37 @@ fdkernel.buffer @x #fdkernel.buffer_kind<arena> size 16 offset -16
 
 // CHECK-LABEL: buffer_offset_outside_arena
 // expected-error @+1 {{expects offset 0 outside the arena}}
-fdkernel.buffer @x #fdkernel.buffer_kind<weight> size 16 offset 16
+fdkernel.buffer @x #fdkernel.buffer_kind<weight> size 16 offset 16 weight @v layout "bf16"
+
+// -----
+
+// CHECK-LABEL: buffer_weight_without_source
+// expected-error @+1 {{expects a weight source exactly on weight buffers}}
+fdkernel.buffer @x #fdkernel.buffer_kind<weight> size 16 offset 0
+
+// -----
+
+// CHECK-LABEL: buffer_source_on_arena
+// expected-error @+1 {{expects a weight source exactly on weight buffers}}
+fdkernel.buffer @x #fdkernel.buffer_kind<arena> size 16 offset 0 weight @v layout "bf16"
+
+// -----
+
+// CHECK-LABEL: launch_scalar_kind
+fdkernel.buffer @x #fdkernel.buffer_kind<arena> size 16 offset 0
+fdkernel.step "decode" {
+  // expected-error @+1 {{expects scalar 'eps' to be an integer or float}}
+  fdkernel.launch "gemv" <{}> target <sm_90> grid [1, 1, 1] block [32, 1, 1] ins [] outs [@x] scalars {eps = "small"}
+}
+
+// -----
+
+// CHECK-LABEL: launch_null_output
+fdkernel.buffer @x #fdkernel.buffer_kind<arena> size 16 offset 0
+fdkernel.step "decode" {
+  // expected-error @+1 {{expects @__null to name an fdkernel.buffer}}
+  fdkernel.launch "gemv" <{}> target <sm_90> grid [1, 1, 1] block [32, 1, 1] ins [@x] outs [@__null]
+}
 
 // -----
 
@@ -102,7 +132,7 @@ fdkernel.step "decode" {
 // -----
 
 // CHECK-LABEL: launch_write_weight
-fdkernel.buffer @w #fdkernel.buffer_kind<weight> size 16 offset 0
+fdkernel.buffer @w #fdkernel.buffer_kind<weight> size 16 offset 0 weight @v layout "bf16"
 fdkernel.step "decode" {
   // expected-error @+1 {{expects no write to weight buffer @w}}
   fdkernel.launch "gemv" <{}> target <sm_90> grid [1, 1, 1] block [32, 1, 1] ins [] outs [@w]
