@@ -8,8 +8,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/Importer.h"
+#include "compiler/transforms/Passes.h"
+#include "dialects/FDKernel/IR/FDKernelDialect.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -21,18 +26,29 @@
 using namespace llvm;
 
 namespace {
-enum class EmitKind { FDGraph };
+enum class EmitKind { FDGraph, FDKernel };
 
 cl::OptionCategory category("compile-model options");
 
 cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
                                    cl::desc("<checkpoint directory>"),
                                    cl::cat(category));
-cl::opt<EmitKind>
-    emit("emit", cl::desc("Stage to print"), cl::init(EmitKind::FDGraph),
-         cl::values(clEnumValN(EmitKind::FDGraph, "fdgraph",
-                               "the imported model graph (fdgraph dialect)")),
-         cl::cat(category));
+cl::opt<EmitKind> emit(
+    "emit", cl::desc("Stage to print"), cl::init(EmitKind::FDGraph),
+    cl::values(clEnumValN(EmitKind::FDGraph, "fdgraph",
+                          "the imported model graph (fdgraph dialect)"),
+               clEnumValN(EmitKind::FDKernel, "fdkernel",
+                          "the decode step as kernel launches with planned "
+                          "buffers (fdkernel dialect)")),
+    cl::cat(category));
+cl::opt<std::string> target("target",
+                            cl::desc("GPU target for --emit=fdkernel: sm_90, "
+                                     "gfx1151 or gfx1100"),
+                            cl::init("sm_90"), cl::cat(category));
+cl::opt<int64_t>
+    maxContext("max-context",
+               cl::desc("Positions the KV cache holds (--emit=fdkernel)"),
+               cl::init(4096), cl::cat(category));
 cl::opt<bool> printLocations(
     "print-locations",
     cl::desc(
@@ -70,6 +86,27 @@ int main(int argc, char **argv) {
     return fail(toString(module.takeError()));
   }
 
+  if (emit == EmitKind::FDKernel) {
+    context.loadDialect<fd::fdkernel::FDKernelDialect>();
+    mlir::PassManager pm(&context);
+    fd::transforms::LowerToKernelsPassOptions lowerOptions;
+    lowerOptions.target = target;
+    lowerOptions.maxContext = maxContext;
+    pm.addPass(fd::transforms::createLowerToKernelsPass(lowerOptions));
+    pm.addPass(fd::transforms::createPlanMemoryPass());
+    std::string firstError;
+    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+      if (firstError.empty()) {
+        llvm::raw_string_ostream os(firstError);
+        os << d.getLocation() << ": " << d.str();
+      }
+      return mlir::success();
+    });
+    if (mlir::failed(pm.run(**module))) {
+      return fail(firstError);
+    }
+  }
+
   std::error_code ec;
   ToolOutputFile out(outputFile, ec, sys::fs::OF_None);
   if (ec) {
@@ -77,6 +114,7 @@ int main(int argc, char **argv) {
   }
   switch (emit) {
   case EmitKind::FDGraph:
+  case EmitKind::FDKernel:
     (*module)->print(out.os(),
                      mlir::OpPrintingFlags()
                          .enableDebugInfo(printLocations, /*prettyForm=*/false)

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/transforms/Passes.h"
 #include "dialects/FDGraph/IR/FDGraphDialect.h"
 #include "dialects/FDKernel/IR/FDKernelDialect.h"
 
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
+  fd::transforms::registerFDTransformsPasses();
 
   mlir::DialectRegistry registry;
   registry.insert<fd::fdgraph::FDGraphDialect, fd::fdkernel::FDKernelDialect,

@@ -1,0 +1,69 @@
+// RUN: fd-opt %s -split-input-file -verify-diagnostics --fd-lower-to-kernels="target=sm_90 max-context=64" | FileCheck %s
+
+// A norm, a 4-bit linear and the residual add: one launch each, the add in
+// place on the residual stream.
+module {
+  fdgraph.weight @emb : tensor<16x64xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x64xbf16>, files = [0]>}
+  fdgraph.weight @ln : tensor<64xbf16> storage {weight = #fdgraph.tensor<"n", tensor<64xbf16>, files = [0]>}
+  fdgraph.weight @w : tensor<64x64xf16> quant(#fdgraph.quant<scheme = autoround, bits = 4, group_size = 32, symmetric = true, zero_points = true>) storage {qweight = #fdgraph.tensor<"q", tensor<8x64xi32>, files = [0]>, qzeros = #fdgraph.tensor<"z", tensor<2x8xi32>, files = [0]>, scales = #fdgraph.tensor<"s", tensor<2x64xf16>, files = [0]>}
+  fdgraph.weight @head : tensor<16x64xbf16> storage {weight = #fdgraph.tensor<"h", tensor<16x64xbf16>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<i32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x64xf32>
+    %x = fdgraph.rms_norm %h, @ln {eps = 1.0e-6 : f64, zero_centered = true} : tensor<?x64xf32>
+    %y = fdgraph.linear %x, @w quant(#fdgraph.quant<scheme = autoround, bits = 4, group_size = 32, symmetric = true, zero_points = true>) : tensor<?x64xf32> -> tensor<?x64xf32>
+    %h1 = fdgraph.add %h, %y : tensor<?x64xf32>
+    %x2 = fdgraph.rms_norm %h1, @ln {eps = 1.0e-6 : f64, zero_centered = true} : tensor<?x64xf32>
+    %l = fdgraph.lm_head %x2, @head : tensor<?x64xf32> -> tensor<?x16xf32>
+    %t = fdgraph.sample %l : tensor<?x16xf32> -> tensor<i32>
+    return %t : tensor<i32>
+  }
+}
+// CHECK-LABEL: fdkernel.buffer @io.token <io> size 4 offset 0
+// CHECK-DAG: fdkernel.buffer @w.emb <weight> size 2048 offset 0 weight @emb layout "bf16"
+// CHECK-DAG: fdkernel.buffer @w.w.qweight <weight> size 2048 offset 0 weight @w layout "w4.qweight"
+// CHECK-DAG: fdkernel.buffer @w.w.scales <weight> size 256 offset 0 weight @w layout "w4.scales"
+// CHECK-DAG: fdkernel.buffer @a0.h <arena> size 256
+// CHECK: fdkernel.step "decode" {
+// CHECK-NEXT: fdkernel.launch "embed"<{OUT_F32 = true, THREADS = 256 : i64}> target <sm_90> grid [1, 1, 1] block [256, 1, 1] ins [@w.emb, @io.token] outs [@a0.h] scalars {h = 64 : i32}
+// CHECK-NEXT: fdkernel.launch "rms_norm"<{IN_F32 = true, THREADS = 256 : i64, ZERO_CENTERED = true}> {{.*}} ins [@a0.h, @w.ln] outs [@[[X:[a-z0-9.]+]]] scalars {d = 64 : i32, eps = 9.99999997E-7 : f32}
+// Symmetric 4-bit: no zero points after the repack (@__null).
+// CHECK-NEXT: fdkernel.launch "gemv_w4a16"<{GROUP = 32 : i64, M = 1 : i64, OUT_BF16 = false, ROWS = 2 : i64, WAVES = 4 : i64, ZEROS = false}> target <sm_90> grid [8, 1, 1] block [128, 1, 1] ins [@w.w.qweight, @w.w.scales, @__null, @[[X]]] outs [@[[Y:[a-z0-9.]+]]] scalars {k = 64 : i32, n = 64 : i32}
+// CHECK-NEXT: fdkernel.launch "add_residual"<{THREADS = 256 : i64}> {{.*}} ins [@[[Y]]] outs [@a0.h] scalars {n = 64 : i32}
+// CHECK-NEXT: fdkernel.launch "rms_norm"{{.*}} ins [@a0.h, @w.ln]
+// CHECK-NEXT: fdkernel.launch "gemv_bf16"{{.*}} ins [@w.head, @{{.*}}] outs [@[[L:[a-z0-9.]+]]] scalars {k = 64 : i32, n = 16 : i32}
+// CHECK-NEXT: fdkernel.launch "sample_token"<{THREADS = 1024 : i64}> {{.*}} ins [@[[L]], @io.step] outs [@io.next_token]
+// CHECK-NEXT: {{^ *[}]$}}
+
+// -----
+
+module {
+  fdgraph.weight @w : tensor<8x32xf16> quant(#fdgraph.quant<scheme = gptq, bits = 8, group_size = 32, symmetric = true, zero_points = true>) storage {qweight = #fdgraph.tensor<"q", tensor<8x8xi32>, files = [0]>, qzeros = #fdgraph.tensor<"z", tensor<1x2xi32>, files = [0]>, scales = #fdgraph.tensor<"s", tensor<1x8xf16>, files = [0]>}
+  fdgraph.weight @ln : tensor<32xbf16> storage {weight = #fdgraph.tensor<"n", tensor<32xbf16>, files = [0]>}
+  func.func @forward(%h: tensor<?x32xf32>) -> tensor<?x8xf32> {
+    %x = fdgraph.rms_norm %h, @ln {eps = 1.0e-6 : f64, zero_centered = true} : tensor<?x32xf32>
+    // expected-error @+1 {{lowering supports 4-bit weights, @w has 8 bits}}
+    %y = fdgraph.linear %x, @w quant(#fdgraph.quant<scheme = gptq, bits = 8, group_size = 32, symmetric = true, zero_points = true>) : tensor<?x32xf32> -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+module {
+  fdgraph.weight @ln : tensor<32xbf16> storage {weight = #fdgraph.tensor<"n", tensor<32xbf16>, files = [0]>}
+  fdgraph.weight @router : tensor<4x32xbf16> storage {weight = #fdgraph.tensor<"r", tensor<4x32xbf16>, files = [0]>}
+  fdgraph.weight @gu : tensor<4x16x32xbf16> storage {weight = #fdgraph.tensor<"gu", tensor<4x16x32xbf16>, files = [0]>}
+  fdgraph.weight @d : tensor<4x32x8xbf16> storage {weight = #fdgraph.tensor<"d", tensor<4x32x8xbf16>, files = [0]>}
+  func.func @forward(%h: tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %x = fdgraph.rms_norm %h, @ln {eps = 1.0e-6 : f64, zero_centered = true} : tensor<?x32xf32>
+    // expected-error @+1 {{lowering supports 4-bit per-expert weights only}}
+    %m = fdgraph.moe %x {router = @router, experts_gate_up = @gu, experts_down = @d, num_experts = 4 : i64, top_k = 2 : i64, norm_topk_prob = true} : tensor<?x32xf32>
+    return %m : tensor<?x32xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{expects a func.func @forward to lower}}
+module {
+}
