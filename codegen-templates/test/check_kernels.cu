@@ -300,6 +300,22 @@ void checkEmbed(int vocab, int h, int tokens) {
                 "embed<256> vocab=%d H=%d tokens=%d (exact copy)", vocab, h,
                 tokens);
   report(what, wrong ? 2.0 : 0.0, 0);
+  // Into the float residual stream: bf16 widened exactly.
+  DeviceBuffer<float> dfo(static_cast<size_t>(tokens) * h);
+  fd::kernels::embed<256, float><<<tokens, 256>>>(dt.ptr, di.ptr, dfo.ptr, h);
+  CHECK_LAUNCH();
+  std::vector<float> fo = dfo.read();
+  size_t wrongF = 0;
+  for (int t = 0; t < tokens; ++t) {
+    for (int i = 0; i < h; ++i) {
+      wrongF += fo[static_cast<size_t>(t) * h + i] !=
+                fromBf16(table[static_cast<size_t>(ids[t]) * h + i]);
+    }
+  }
+  std::snprintf(what, sizeof what,
+                "embed<256, float> vocab=%d H=%d tokens=%d (exact)", vocab, h,
+                tokens);
+  report(what, wrongF ? 2.0 : 0.0, 0);
 }
 
 void checkArgmax(int n) {
