@@ -98,6 +98,35 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   }
 }
 
+/// Reduces each thread's (best, index) to the block's largest value, the
+/// lowest index on ties; the result is valid in thread 0. `sv`/`si` are
+/// shared arrays of THREADS / 32; callers barrier before reusing them.
+template <int THREADS>
+FD_DEVICE void blockArgmax(float &best, int &bi, float *sv, int *si) {
+#pragma unroll
+  for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
+    const float ov = shflXor(best, mask);
+    const int oi = shflXorInt(bi, mask);
+    if (ov > best || (ov == best && oi < bi)) {
+      best = ov;
+      bi = oi;
+    }
+  }
+  if (laneId() == 0) {
+    sv[threadX() / kWaveSize] = best;
+    si[threadX() / kWaveSize] = bi;
+  }
+  barrier();
+  if (threadX() == 0) {
+    for (int w = 1; w < THREADS / kWaveSize; ++w) {
+      if (sv[w] > best || (sv[w] == best && si[w] < bi)) {
+        best = sv[w];
+        bi = si[w];
+      }
+    }
+  }
+}
+
 /// Index of the largest of n floats (the lowest index on ties), one block.
 template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
@@ -113,28 +142,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
       bi = i;
     }
   }
-#pragma unroll
-  for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
-    const float ov = shflXor(best, mask);
-    const int oi = shflXorInt(bi, mask);
-    if (ov > best || (ov == best && oi < bi)) {
-      best = ov;
-      bi = oi;
-    }
-  }
-  const int wave = threadX() / kWaveSize;
-  if (laneId() == 0) {
-    bestV[wave] = best;
-    bestI[wave] = bi;
-  }
-  barrier();
+  blockArgmax<THREADS>(best, bi, bestV, bestI);
   if (threadX() == 0) {
-    for (int w = 1; w < THREADS / kWaveSize; ++w) {
-      if (bestV[w] > best || (bestV[w] == best && bestI[w] < bi)) {
-        best = bestV[w];
-        bi = bestI[w];
-      }
-    }
     *out = bi;
   }
 }

@@ -50,27 +50,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
         bi = i;
       }
     }
-#pragma unroll
-    for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
-      const float ov = shflXor(best, mask);
-      const int oi = shflXorInt(bi, mask);
-      if (ov > best || (ov == best && oi < bi)) {
-        best = ov;
-        bi = oi;
-      }
-    }
-    if (laneId() == 0) {
-      red[threadX() / kWaveSize] = best;
-      redI[threadX() / kWaveSize] = bi;
-    }
-    barrier();
+    blockArgmax<THREADS>(best, bi, red, redI);
     if (threadX() == 0) {
-      for (int w = 1; w < THREADS / kWaveSize; ++w) {
-        if (red[w] > best || (red[w] == best && redI[w] < bi)) {
-          best = red[w];
-          bi = redI[w];
-        }
-      }
       ids[r] = bi;
       weights[r] = best;
       chosenSum += best;
@@ -101,7 +82,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 /// may be base, for accumulating into the residual stream in place).
 template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
-    moe_combine(float *out, const float *base, const float *__restrict__ experts,
+    moe_combine(float *out, const float *base,
+                const float *__restrict__ experts,
                 const float *__restrict__ weights, int slots,
                 const float *__restrict__ shared,
                 const float *__restrict__ sharedGate, int d) {

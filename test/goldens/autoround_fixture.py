@@ -24,18 +24,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf_goldens  # noqa: E402
 
 
-def greedy_logits(model, prompt, steps):
-    out = model(input_ids=torch.tensor([prompt]), use_cache=True)
-    rows = [out.logits[0, -1].float()]
-    past = out.past_key_values
-    for _ in range(steps):
-        token = int(rows[-1].argmax())
-        out = model(input_ids=torch.tensor([[token]]), past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        rows.append(out.logits[0, -1].float())
-    return torch.stack(rows)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -127,7 +115,7 @@ def main():
              if v.is_floating_point() and not k.endswith(".scales")}
     result = qmodel.load_state_dict(plain, strict=False)
     assert not result.unexpected_keys, result.unexpected_keys
-    logits = greedy_logits(qmodel, prompt, args.steps)
+    logits = hf_goldens.greedy_logits(qmodel, prompt, args.steps)
     os.makedirs(args.goldens, exist_ok=True)
     logits.numpy().astype("<f4").tofile(os.path.join(args.goldens, args.name + ".logits.f32"))
     meta = {

@@ -129,6 +129,19 @@ def build_model(config):
     return model
 
 
+def greedy_logits(model, prompt, steps):
+    """Last-position logits of the prefill and of `steps` greedy decode steps."""
+    out = model(input_ids=torch.tensor([prompt]), use_cache=True)
+    rows = [out.logits[0, -1].float()]
+    past = out.past_key_values
+    for _ in range(steps):
+        token = int(rows[-1].argmax())
+        out = model(input_ids=torch.tensor([[token]]), past_key_values=past, use_cache=True)
+        past = out.past_key_values
+        rows.append(out.logits[0, -1].float())
+    return torch.stack(rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", required=True)
@@ -145,15 +158,8 @@ def main():
     model.load_state_dict(sd, strict=True)
 
     prompt = [int(x) for x in args.prompt_ids.split(",")]
-    out = model(input_ids=torch.tensor([prompt]), use_cache=True)
-    rows = [out.logits[0, -1].float()]
-    past = out.past_key_values
-    for _ in range(args.steps):
-        token = int(rows[-1].argmax())
-        out = model(input_ids=torch.tensor([[token]]), past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        rows.append(out.logits[0, -1].float())
-    logits = torch.stack(rows)
+    logits = greedy_logits(model, prompt, args.steps)
+    rows = list(logits)
     os.makedirs(args.out, exist_ok=True)
     logits.numpy().astype("<f4").tofile(os.path.join(args.out, args.name + ".logits.f32"))
     meta = {
