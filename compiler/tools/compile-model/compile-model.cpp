@@ -1,15 +1,19 @@
 //===- compile-model.cpp - the fusedecode compiler driver -----------------===//
 //
-// compile-model CHECKPOINT --emit=fdgraph [-o FILE]
+// compile-model CHECKPOINT --target sm_90,gfx1151 --skip-weights -o OUT
+// compile-model CHECKPOINT --emit={fdgraph,fdkernel} [-o FILE]
 //
-// Imports a Hugging Face checkpoint directory and prints the stage the user
-// asks for. Errors are one line on stderr and exit status 1.
+// Imports a Hugging Face checkpoint directory, lowers its decode step to
+// kernel launches, generates kernels.hip and compiles it per target, or
+// prints one stage. Errors are one line on stderr and exit status 1.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/codegen/DeviceCompiler.h"
+#include "compiler/codegen/KernelSource.h"
 #include "compiler/import/Importer.h"
 #include "compiler/transforms/Passes.h"
-#include "dialects/FDKernel/IR/FDKernelDialect.h"
+#include "dialects/FDKernel/IR/FDKernelOps.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -17,16 +21,20 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
 
 namespace {
-enum class EmitKind { FDGraph, FDKernel };
+enum class EmitKind { None, FDGraph, FDKernel };
 
 cl::OptionCategory category("compile-model options");
 
@@ -34,17 +42,26 @@ cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
                                    cl::desc("<checkpoint directory>"),
                                    cl::cat(category));
 cl::opt<EmitKind> emit(
-    "emit", cl::desc("Stage to print"), cl::init(EmitKind::FDGraph),
+    "emit",
+    cl::desc("Print one stage instead of compiling (-o is then a file)"),
+    cl::init(EmitKind::None),
     cl::values(clEnumValN(EmitKind::FDGraph, "fdgraph",
                           "the imported model graph (fdgraph dialect)"),
                clEnumValN(EmitKind::FDKernel, "fdkernel",
                           "the decode step as kernel launches with planned "
                           "buffers (fdkernel dialect)")),
     cl::cat(category));
-cl::opt<std::string> target("target",
-                            cl::desc("GPU target for --emit=fdkernel: sm_90, "
-                                     "gfx1151 or gfx1100"),
-                            cl::init("sm_90"), cl::cat(category));
+cl::list<std::string> targets("target", cl::CommaSeparated,
+                              cl::desc("GPU targets: sm_90, gfx1151, gfx1100 "
+                                       "(comma separated; default sm_90)"),
+                              cl::cat(category));
+cl::opt<bool> skipWeights("skip-weights",
+                          cl::desc("Do not write OUT/weights.fdw"),
+                          cl::init(false), cl::cat(category));
+cl::opt<std::string> templatesDir("templates",
+                                  cl::desc("Kernel template directory"),
+                                  cl::init(FD_TEMPLATES_DIR),
+                                  cl::cat(category));
 cl::opt<int64_t>
     maxContext("max-context",
                cl::desc("Positions the KV cache holds (--emit=fdkernel)"),
@@ -54,13 +71,193 @@ cl::opt<bool> printLocations(
     cl::desc(
         "Print each op's location: the config field or tensor it came from"),
     cl::init(false), cl::cat(category));
-cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
-                                cl::value_desc("file"), cl::init("-"),
-                                cl::cat(category));
+cl::opt<std::string> outputFile(
+    "o",
+    cl::desc("Output directory (compile) or file with --emit ('-' for stdout)"),
+    cl::value_desc("path"), cl::init("-"), cl::cat(category));
 
 int fail(const Twine &msg) {
   errs() << "compile-model: error: " << msg << "\n";
   return 1;
+}
+
+bool writeFile(StringRef path, StringRef bytes) {
+  std::error_code ec;
+  raw_fd_ostream os(path, ec, sys::fs::OF_None);
+  if (ec) {
+    return false;
+  }
+  os << bytes;
+  return !os.has_error();
+}
+
+/// Fraction of the peak resident waves a launch reaches, from the registers
+/// the compiler reports (what the cost model will use, issue 5).
+double occupancy(fd::codegen::GpuTarget t,
+                 const fd::codegen::KernelResources &k, int64_t blockThreads) {
+  if (fd::codegen::isAmd(t)) {
+    // gfx11 in wave32: 16 waves per SIMD at most; the compiler computes it.
+    return k.occupancyWavesPerSimd > 0 ? k.occupancyWavesPerSimd / 16.0 : 0.0;
+  }
+  // H100 SM: 64 resident warps, 65,536 registers allocated per warp in units
+  // of 256, at most 32 blocks.
+  const int64_t warpsPerBlock = (blockThreads + 31) / 32;
+  const int64_t regsPerWarp =
+      ((std::max(k.registers, 1) * 32 + 255) / 256) * 256;
+  const int64_t warpsByRegs = 65536 / regsPerWarp;
+  const int64_t blocks =
+      std::min<int64_t>({32, warpsByRegs / warpsPerBlock, 64 / warpsPerBlock});
+  return static_cast<double>(blocks * warpsPerBlock) / 64.0;
+}
+
+/// compile-model CKPT --target T[,T] -o OUT: kernels.hip, one device binary
+/// per target, plan.mlir and report.json.
+int compileToDirectory(mlir::ModuleOp module) {
+  if (outputFile == "-") {
+    return fail(
+        "-o OUT (the output directory) is required unless --emit is given");
+  }
+  if (!skipWeights) {
+    return fail(
+        "writing OUT/weights.fdw is not implemented yet; pass --skip-weights");
+  }
+  std::vector<fd::codegen::GpuTarget> gpuTargets;
+  for (const std::string &t :
+       targets.empty()
+           ? std::vector<std::string>{"sm_90"}
+           : std::vector<std::string>(targets.begin(), targets.end())) {
+    std::optional<fd::codegen::GpuTarget> g = fd::codegen::parseTarget(t);
+    if (!g) {
+      return fail("unknown target '" + t +
+                  "' (known: gfx1151, gfx1100, sm_90)");
+    }
+    gpuTargets.push_back(*g);
+  }
+  if (std::error_code ec = sys::fs::create_directories(outputFile)) {
+    return fail(outputFile + ": " + ec.message());
+  }
+  auto source = fd::codegen::generateKernelSource(module);
+  if (!source) {
+    return fail(toString(source.takeError()));
+  }
+  SmallString<128> path(outputFile);
+  sys::path::append(path, "kernels.hip");
+  if (!writeFile(path, source->text)) {
+    return fail(path + ": cannot write");
+  }
+  std::string planText;
+  raw_string_ostream planOs(planText);
+  module->print(planOs);
+  SmallString<128> planPath(outputFile);
+  sys::path::append(planPath, "plan.mlir");
+  if (!writeFile(planPath, planText)) {
+    return fail(planPath + ": cannot write");
+  }
+
+  json::Array kernels, compilers;
+  std::vector<fd::fdkernel::LaunchOp> launches;
+  for (auto step : module.getOps<fd::fdkernel::StepOp>()) {
+    for (auto l : step.getBody().getOps<fd::fdkernel::LaunchOp>()) {
+      launches.push_back(l);
+    }
+  }
+  fd::codegen::DeviceCompileOptions options;
+  options.includeDirs = {templatesDir};
+  for (fd::codegen::GpuTarget t : gpuTargets) {
+    SmallString<128> work(outputFile);
+    sys::path::append(work, std::string("build-") + fd::codegen::targetName(t));
+    options.workDir = std::string(work);
+    auto bin = fd::codegen::compileForTarget(source->text, t, options);
+    if (!bin) {
+      return fail(toString(bin.takeError()));
+    }
+    if (Error e = fd::codegen::bindSymbols(*source, bin->kernels)) {
+      return fail(toString(std::move(e)));
+    }
+    // The compiler's scratch (source copy, its output) only matters on failure.
+    sys::fs::remove_directories(work);
+    SmallString<128> binPath(outputFile);
+    sys::path::append(binPath,
+                      std::string("kernels.") + fd::codegen::targetName(t) +
+                          (fd::codegen::isAmd(t) ? ".hsaco" : ".cubin"));
+    if (!writeFile(binPath,
+                   StringRef(reinterpret_cast<const char *>(bin->image.data()),
+                             bin->image.size()))) {
+      return fail(binPath + ": cannot write");
+    }
+    for (size_t i = 0; i < launches.size(); ++i) {
+      fd::fdkernel::LaunchOp l = launches[i];
+      const fd::codegen::KernelInstance &inst =
+          source->instances[source->launchInstance[i]];
+      const fd::codegen::KernelResources *res = nullptr;
+      for (const auto &k : bin->kernels) {
+        if (k.name == inst.symbol) {
+          res = &k;
+        }
+      }
+      std::string loc;
+      raw_string_ostream locOs(loc);
+      l.getLoc().print(locOs);
+      json::Object params;
+      for (mlir::NamedAttribute p : l.getParams()) {
+        if (auto b = dyn_cast<mlir::BoolAttr>(p.getValue())) {
+          params[p.getName().str()] = b.getValue();
+        } else if (auto v = dyn_cast<mlir::IntegerAttr>(p.getValue())) {
+          params[p.getName().str()] = v.getInt();
+        }
+      }
+      json::Object shape{{"M", 1}};
+      for (StringRef dim : {"n", "k"}) {
+        if (auto v = l.getScalars().getAs<mlir::IntegerAttr>(dim)) {
+          shape[dim.upper()] = v.getInt();
+        }
+      }
+      int64_t block = l.getBlock()[0] * l.getBlock()[1] * l.getBlock()[2];
+      json::Object entry{
+          {"name", inst.symbol},
+          {"op", loc},
+          {"template", inst.templateName},
+          {"params", std::move(params)},
+          {"shape", std::move(shape)},
+          {"target", fd::codegen::targetName(t)},
+          {"grid", json::Array{l.getGrid()[0], l.getGrid()[1], l.getGrid()[2]}},
+          {"block", block}};
+      if (res) {
+        if (fd::codegen::isAmd(t)) {
+          entry["vgprs"] = res->vgprs;
+          entry["sgprs"] = res->sgprs;
+        } else {
+          entry["registers"] = res->registers;
+        }
+        entry["spills"] = res->spillStores + res->spillLoads;
+        entry["occupancy"] = occupancy(t, *res, block);
+      }
+      kernels.push_back(std::move(entry));
+    }
+    compilers.push_back(json::Object{{"target", fd::codegen::targetName(t)},
+                                     {"version", bin->compilerVersion},
+                                     {"binary", std::string(binPath)}});
+  }
+  int64_t arena = 0;
+  if (auto a =
+          module->getAttrOfType<mlir::IntegerAttr>("fdkernel.arena_size")) {
+    arena = a.getInt();
+  }
+  json::Object report{
+      {"launches_per_step", static_cast<int64_t>(launches.size())},
+      {"kernel_instances", static_cast<int64_t>(source->instances.size())},
+      {"arena_bytes", arena},
+      {"compilers", std::move(compilers)},
+      {"kernels", std::move(kernels)}};
+  std::string text;
+  raw_string_ostream os(text);
+  os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
+  SmallString<128> reportPath(outputFile);
+  sys::path::append(reportPath, "report.json");
+  if (!writeFile(reportPath, text)) {
+    return fail(reportPath + ": cannot write");
+  }
+  return 0;
 }
 } // namespace
 
@@ -70,10 +267,14 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "fusedecode model compiler\n\n"
-      "Imports a Hugging Face checkpoint directory (config.json, "
-      "*.safetensors,\n"
-      "optional model.safetensors.index.json) of Qwen3.5-MoE or Qwen3-MoE and\n"
-      "prints the requested stage. Reads safetensors headers only.\n");
+      "Imports a Hugging Face checkpoint directory (config.json,\n"
+      "*.safetensors, optional model.safetensors.index.json) of Qwen3.5-MoE "
+      "or\n"
+      "Qwen3-MoE, lowers one decode step to kernel launches and writes\n"
+      "OUT/kernels.hip, OUT/kernels.<target>.{hsaco,cubin}, OUT/plan.mlir and\n"
+      "OUT/report.json (the executable and OUT/weights.fdw are not written\n"
+      "yet), or prints the stage --emit names. Reads safetensors headers "
+      "only.\n");
 
   mlir::DialectRegistry registry;
   fd::import::registerImportDialects(registry);
@@ -86,11 +287,12 @@ int main(int argc, char **argv) {
     return fail(toString(module.takeError()));
   }
 
-  if (emit == EmitKind::FDKernel) {
+  if (emit != EmitKind::FDGraph) {
     context.loadDialect<fd::fdkernel::FDKernelDialect>();
     mlir::PassManager pm(&context);
     fd::transforms::LowerToKernelsPassOptions lowerOptions;
-    lowerOptions.target = target;
+    lowerOptions.target =
+        targets.empty() ? std::string("sm_90") : targets.front();
     lowerOptions.maxContext = maxContext;
     pm.addPass(fd::transforms::createLowerToKernelsPass(lowerOptions));
     pm.addPass(fd::transforms::createPlanMemoryPass());
@@ -107,12 +309,17 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (emit == EmitKind::None) {
+    return compileToDirectory(**module);
+  }
+
   std::error_code ec;
   ToolOutputFile out(outputFile, ec, sys::fs::OF_None);
   if (ec) {
     return fail(outputFile + ": " + ec.message());
   }
   switch (emit) {
+  case EmitKind::None: // handled above
   case EmitKind::FDGraph:
   case EmitKind::FDKernel:
     (*module)->print(out.os(),

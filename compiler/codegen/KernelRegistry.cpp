@@ -1,0 +1,196 @@
+//===- KernelRegistry.cpp - the kernel templates' signatures --------------===//
+//
+// Must match codegen-templates/*.h; test/Codegen/codegen-*.test compiles
+// every entry's instantiation, so a mismatch fails there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/codegen/KernelRegistry.h"
+
+namespace fd::codegen {
+
+namespace {
+using P = TemplateParam;
+using A = KernelArg;
+
+std::vector<TemplateInfo> build() {
+  const P::Kind I = P::Int, B = P::Bool, T = P::FloatOrBf16;
+  const A::Kind In = A::In, Out = A::Out, S = A::Scalar;
+  return {
+      {"gemv_w4a16",
+       "gemv.h",
+       {{I, "ROWS"},
+        {I, "M"},
+        {I, "WAVES"},
+        {I, "GROUP"},
+        {B, "ZEROS"},
+        {B, "OUT_BF16"}},
+       {{In, "qweight", "const int32_t *"},
+        {In, "scales", "const uint16_t *"},
+        {In, "zeros", "const uint8_t *"},
+        {In, "x", "const uint16_t *"},
+        {Out, "y", "void *"},
+        {S, "n", "int"},
+        {S, "k", "int"}}},
+      {"gemv_w4a16_experts",
+       "gemv.h",
+       {{I, "ROWS"}, {I, "WAVES"}, {I, "GROUP"}, {B, "ZEROS"}, {B, "OUT_BF16"}},
+       {{In, "qweight", "const int32_t *"},
+        {In, "scales", "const uint16_t *"},
+        {In, "zeros", "const uint8_t *"},
+        {In, "expertIds", "const int32_t *"},
+        {In, "x", "const uint16_t *"},
+        {S, "xSlotStride", "int"},
+        {Out, "y", "void *"},
+        {S, "n", "int"},
+        {S, "k", "int"}}},
+      {"gemv_bf16",
+       "gemv.h",
+       {{I, "ROWS"}, {I, "M"}, {I, "WAVES"}, {B, "OUT_BF16"}},
+       {{In, "w", "const uint16_t *"},
+        {In, "x", "const uint16_t *"},
+        {Out, "y", "void *"},
+        {S, "n", "int"},
+        {S, "k", "int"}}},
+      {"rms_norm",
+       "elementwise.h",
+       {{I, "THREADS"}, {B, "ZERO_CENTERED"}, {T, "IN_F32"}},
+       {{In, "x", "const IN_F32 *"},
+        {In, "w", "const uint16_t *"},
+        {Out, "y", "uint16_t *"},
+        {S, "d", "int"},
+        {S, "eps", "float"}}},
+      {"embed",
+       "elementwise.h",
+       {{I, "THREADS"}, {T, "OUT_F32"}},
+       {{In, "table", "const uint16_t *"},
+        {In, "ids", "const int32_t *"},
+        {Out, "out", "OUT_F32 *"},
+        {S, "h", "int"}}},
+      {"argmax",
+       "elementwise.h",
+       {{I, "THREADS"}},
+       {{In, "v", "const float *"},
+        {S, "n", "int"},
+        {Out, "out", "int32_t *"}}},
+      {"router_topk",
+       "moe.h",
+       {{I, "THREADS"}},
+       {{In, "logits", "const float *"},
+        {S, "e", "int"},
+        {S, "k", "int"},
+        {S, "renormalize", "int"},
+        {Out, "ids", "int32_t *"},
+        {Out, "weights", "float *"}}},
+      {"silu_mul",
+       "moe.h",
+       {{I, "THREADS"}},
+       {{In, "gate", "const float *"},
+        {In, "up", "const float *"},
+        {Out, "out", "uint16_t *"},
+        {S, "n", "int"}}},
+      {"moe_combine",
+       "moe.h",
+       {{I, "THREADS"}},
+       {{Out, "out", "float *"},
+        {In, "base", "const float *"},
+        {In, "experts", "const float *"},
+        {In, "weights", "const float *"},
+        {S, "slots", "int"},
+        {In, "shared", "const float *"},
+        {In, "sharedGate", "const float *"},
+        {S, "d", "int"}}},
+      {"add_residual",
+       "moe.h",
+       {{I, "THREADS"}},
+       {{Out, "h", "float *"}, {In, "y", "const float *"}, {S, "n", "int"}}},
+      {"gdn_conv",
+       "mixers.h",
+       {{I, "THREADS"}},
+       {{In, "x", "const float *"},
+        {In, "weight", "const uint16_t *"},
+        {Out, "state", "float *"},
+        {Out, "mixed", "float *"},
+        {S, "channels", "int"},
+        {S, "kernelSize", "int"}}},
+      {"gdn_decode",
+       "mixers.h",
+       {{I, "THREADS"}, {I, "MAX_DK"}},
+       {{In, "mixed", "const float *"},
+        {In, "z", "const float *"},
+        {In, "b", "const float *"},
+        {In, "a", "const float *"},
+        {In, "aLog", "const float *"},
+        {In, "dtBias", "const float *"},
+        {In, "normWeight", "const float *"},
+        {Out, "state", "float *"},
+        {Out, "out", "uint16_t *"},
+        {S, "hk", "int"},
+        {S, "hv", "int"},
+        {S, "dk", "int"},
+        {S, "dv", "int"},
+        {S, "eps", "float"}}},
+      {"kv_append",
+       "mixers.h",
+       {{I, "THREADS"}, {I, "MAX_D"}},
+       {{In, "kIn", "const float *"},
+        {In, "vIn", "const float *"},
+        {In, "kNorm", "const uint16_t *"},
+        {S, "zeroCentered", "int"},
+        {S, "eps", "float"},
+        {S, "rotary", "int"},
+        {S, "theta", "float"},
+        {In, "position", "const int32_t *"},
+        {Out, "kCache", "float *"},
+        {Out, "vCache", "float *"},
+        {S, "hkv", "int"},
+        {S, "d", "int"}}},
+      {"attention_decode",
+       "mixers.h",
+       {{I, "THREADS"}, {I, "MAX_D"}},
+       {{In, "qIn", "const float *"},
+        {In, "qNorm", "const uint16_t *"},
+        {S, "zeroCentered", "int"},
+        {S, "eps", "float"},
+        {S, "rotary", "int"},
+        {S, "theta", "float"},
+        {In, "position", "const int32_t *"},
+        {In, "kCache", "const float *"},
+        {In, "vCache", "const float *"},
+        {Out, "scores", "float *"},
+        {Out, "out", "uint16_t *"},
+        {S, "hq", "int"},
+        {S, "hkv", "int"},
+        {S, "d", "int"},
+        {S, "outputGate", "int"},
+        {S, "maxContext", "int"}}},
+      {"sample_token",
+       "sample.h",
+       {{I, "THREADS"}},
+       {{In, "logits", "const float *"},
+        {S, "n", "int"},
+        {S, "temperature", "float"},
+        {S, "topK", "int"},
+        {S, "topP", "float"},
+        {S, "seed", "uint64_t"},
+        {In, "step", "const int32_t *"},
+        {Out, "out", "int32_t *"}}},
+  };
+}
+} // namespace
+
+const std::vector<TemplateInfo> &allTemplates() {
+  static const std::vector<TemplateInfo> templates = build();
+  return templates;
+}
+
+const TemplateInfo *lookupTemplate(const std::string &name) {
+  for (const TemplateInfo &t : allTemplates()) {
+    if (t.name == name) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace fd::codegen
