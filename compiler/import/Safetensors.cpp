@@ -371,6 +371,24 @@ std::optional<Checkpoint::Ref> Checkpoint::find(llvm::StringRef name) const {
              &shards_[it->second.first].tensors[it->second.second]};
 }
 
+llvm::Expected<std::vector<char>> Checkpoint::read(llvm::StringRef name) const {
+  std::optional<Ref> ref = find(name);
+  if (!ref) {
+    return makeError(dir_, "tensor '" + name.str() + "'",
+                     "missing from the checkpoint");
+  }
+  const Shard &shard = shards_[ref->shard];
+  std::vector<char> bytes(ref->info->end - ref->info->begin);
+  Fd f;
+  f.fd = ::open(shard.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0 ||
+      !readFully(f.fd, bytes.data(), bytes.size(), ref->info->begin)) {
+    return makeError(shard.path, "tensor '" + name.str() + "'",
+                     "cannot read its data (truncated file?)");
+  }
+  return bytes;
+}
+
 std::vector<llvm::StringRef> Checkpoint::tensorNames() const {
   std::vector<llvm::StringRef> names;
   names.reserve(index_.size());

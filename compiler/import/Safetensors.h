@@ -60,6 +60,10 @@ public:
   };
   std::optional<Ref> find(llvm::StringRef name) const;
 
+  /// The bytes of tensor `name` (its data, never the header). Errors name
+  /// the shard and tensor: missing, or a short read of a truncated file.
+  llvm::Expected<std::vector<char>> read(llvm::StringRef name) const;
+
   const std::vector<Shard> &shards() const { return shards_; }
   const std::string &dir() const { return dir_; }
   size_t numTensors() const { return index_.size(); }

@@ -12,7 +12,6 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cstring>
-#include <fstream>
 
 using namespace mlir;
 namespace fdg = fd::fdgraph;
@@ -29,26 +28,16 @@ public:
   llvm::Expected<RefProgram> run();
 
 private:
-  /// Bytes of one stored tensor, checked against the header's size.
+  /// Bytes of one stored tensor with its dtype and shape.
   llvm::Expected<std::vector<char>> readBytes(const std::string &name,
                                               import::DType &dtype,
                                               std::vector<int64_t> &shape) {
-    std::optional<import::Checkpoint::Ref> ref = ckpt_.find(name);
-    if (!ref) {
-      return import::makeError(ckpt_.dir(), "tensor '" + name + "'",
-                               "missing from the checkpoint");
+    llvm::Expected<std::vector<char>> bytes = ckpt_.read(name);
+    if (bytes) {
+      const import::TensorInfo *info = ckpt_.find(name)->info;
+      dtype = info->dtype;
+      shape = info->shape;
     }
-    const import::Shard &shard = ckpt_.shards()[ref->shard];
-    std::vector<char> bytes(ref->info->end - ref->info->begin);
-    std::ifstream in(shard.path, std::ios::binary);
-    in.seekg(static_cast<std::streamoff>(ref->info->begin));
-    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!in) {
-      return import::makeError(shard.path, "tensor '" + name + "'",
-                               "cannot read its data (truncated file?)");
-    }
-    dtype = ref->info->dtype;
-    shape = ref->info->shape;
     return bytes;
   }
 

@@ -11,6 +11,7 @@
 
 #include "compiler/codegen/DeviceCompiler.h"
 #include "compiler/codegen/KernelSource.h"
+#include "compiler/codegen/PackWeights.h"
 #include "compiler/import/Importer.h"
 #include "compiler/transforms/Passes.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
@@ -117,10 +118,6 @@ int compileToDirectory(mlir::ModuleOp module) {
     return fail(
         "-o OUT (the output directory) is required unless --emit is given");
   }
-  if (!skipWeights) {
-    return fail(
-        "writing OUT/weights.fdw is not implemented yet; pass --skip-weights");
-  }
   std::vector<fd::codegen::GpuTarget> gpuTargets;
   for (const std::string &t :
        targets.empty()
@@ -152,6 +149,17 @@ int compileToDirectory(mlir::ModuleOp module) {
   sys::path::append(planPath, "plan.mlir");
   if (!writeFile(planPath, planText)) {
     return fail(planPath + ": cannot write");
+  }
+  // The weights file carries the plan's hash: a runtime refuses weights
+  // packed for another plan.
+  const uint64_t planHash = fd::codegen::hashPlan(planText);
+  if (!skipWeights) {
+    SmallString<128> weightsPath(outputFile);
+    sys::path::append(weightsPath, "weights.fdw");
+    if (Error e = fd::codegen::packWeights(
+            module, checkpointDir, std::string(weightsPath), planHash)) {
+      return fail(toString(std::move(e)));
+    }
   }
 
   json::Array kernels, compilers;
@@ -244,6 +252,7 @@ int compileToDirectory(mlir::ModuleOp module) {
     arena = a.getInt();
   }
   json::Object report{
+      {"plan_hash", formatv("{0:x16}", planHash).str()},
       {"launches_per_step", static_cast<int64_t>(launches.size())},
       {"kernel_instances", static_cast<int64_t>(source->instances.size())},
       {"arena_bytes", arena},
@@ -271,10 +280,9 @@ int main(int argc, char **argv) {
       "*.safetensors, optional model.safetensors.index.json) of Qwen3.5-MoE "
       "or\n"
       "Qwen3-MoE, lowers one decode step to kernel launches and writes\n"
-      "OUT/kernels.hip, OUT/kernels.<target>.{hsaco,cubin}, OUT/plan.mlir and\n"
-      "OUT/report.json (the executable and OUT/weights.fdw are not written\n"
-      "yet), or prints the stage --emit names. Reads safetensors headers "
-      "only.\n");
+      "OUT/kernels.hip, OUT/kernels.<target>.{hsaco,cubin}, OUT/plan.mlir,\n"
+      "OUT/weights.fdw (unless --skip-weights) and OUT/report.json (the\n"
+      "executable is not written yet), or prints the stage --emit names.\n");
 
   mlir::DialectRegistry registry;
   fd::import::registerImportDialects(registry);

@@ -1,0 +1,258 @@
+//===- PackWeights.cpp - OUT/weights.fdw from a lowered module ------------===//
+
+#include "compiler/codegen/PackWeights.h"
+
+#include "compiler/codegen/Repack.h"
+#include "compiler/codegen/WeightFile.h"
+#include "compiler/import/Safetensors.h"
+#include "dialects/FDGraph/IR/FDGraphOps.h"
+#include "dialects/FDKernel/IR/FDKernelOps.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+using namespace mlir;
+namespace fdg = fd::fdgraph;
+namespace fdk = fd::fdkernel;
+
+namespace fd::codegen {
+
+uint64_t hashPlan(const std::string &text) {
+  return XXH3_64bits(text.data(), text.size());
+}
+
+namespace {
+
+float toFloat(import::DType t, const char *p) {
+  switch (t) {
+  case import::DType::F32: {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  case import::DType::BF16: {
+    uint32_t b = static_cast<uint32_t>(*reinterpret_cast<const uint16_t *>(p))
+                 << 16;
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+  }
+  case import::DType::F16: {
+    _Float16 h;
+    std::memcpy(&h, p, 2);
+    return static_cast<float>(h);
+  }
+  default:
+    return 0.0f;
+  }
+}
+
+uint16_t toBf16(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  b += 0x7FFFu + ((b >> 16) & 1u);
+  return static_cast<uint16_t>(b >> 16);
+}
+
+uint16_t toHalfBits(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t b;
+  std::memcpy(&b, &h, 2);
+  return b;
+}
+
+std::string expertName(StringRef pattern, int64_t e) {
+  size_t at = pattern.find("{e}");
+  if (at == StringRef::npos) {
+    return pattern.str();
+  }
+  return (pattern.substr(0, at) + std::to_string(e) + pattern.substr(at + 3))
+      .str();
+}
+
+class Packer {
+public:
+  Packer(ModuleOp module, import::Checkpoint ckpt)
+      : module_(module), ckpt_(std::move(ckpt)) {}
+
+  /// Produces the bytes of one weight buffer.
+  std::string produce(fdk::BufferOp buffer, std::vector<uint8_t> &out) {
+    auto w = SymbolTable::lookupNearestSymbolFrom<fdg::WeightOp>(
+        module_, buffer.getWeightAttr());
+    if (!w) {
+      return buffer.getSymName().str() +
+             ": its weight is not an fdgraph.weight";
+    }
+    StringRef layout = *buffer.getLayout();
+    if (layout.starts_with("w4.")) {
+      std::string err = repacked(w);
+      if (!err.empty()) {
+        return err;
+      }
+      const uint8_t *src;
+      size_t bytes;
+      if (layout == "w4.qweight") {
+        src = reinterpret_cast<const uint8_t *>(w4_.qweight.data());
+        bytes = w4_.qweight.size() * 4;
+      } else if (layout == "w4.scales") {
+        src = reinterpret_cast<const uint8_t *>(w4_.scales.data());
+        bytes = w4_.scales.size() * 2;
+      } else {
+        src = w4_.zeros.data();
+        bytes = w4_.zeros.size();
+      }
+      std::memcpy(out.data(), src, std::min(bytes, out.size()));
+      return {};
+    }
+    // Plain weights: the storage tensor (one per expert when per-expert).
+    auto ref = w.getStorage().getAs<fdg::TensorRefAttr>("weight");
+    int64_t experts =
+        ref.isPerExpert() ? static_cast<int64_t>(ref.getFiles().size()) : 1;
+    size_t at = 0;
+    for (int64_t e = 0; e < experts; ++e) {
+      std::string name = expertName(ref.getName(), e);
+      llvm::Expected<std::vector<char>> bytes = ckpt_.read(name);
+      if (!bytes) {
+        return llvm::toString(bytes.takeError());
+      }
+      import::DType dt = ckpt_.find(name)->info->dtype;
+      unsigned es = import::dtypeSize(dt);
+      for (size_t i = 0; i + es <= bytes->size(); i += es) {
+        float v = toFloat(dt, bytes->data() + i);
+        if (layout == "f32") {
+          std::memcpy(out.data() + at, &v, 4);
+          at += 4;
+        } else {
+          uint16_t b =
+              dt == import::DType::BF16
+                  ? *reinterpret_cast<const uint16_t *>(bytes->data() + i)
+                  : toBf16(v);
+          std::memcpy(out.data() + at, &b, 2);
+          at += 2;
+        }
+      }
+    }
+    return {};
+  }
+
+private:
+  /// Repacks `w` (all experts) once; the three w4 buffers of a weight come
+  /// one after another.
+  std::string repacked(fdg::WeightOp w) {
+    if (w.getSymName() == w4Sym_) {
+      return {};
+    }
+    fdg::QuantAttr q = *w.getQuant();
+    ArrayRef<int64_t> shape = w.getTensorType().getShape();
+    int64_t n = shape[shape.size() - 2], k = shape.back();
+    DictionaryAttr storage = w.getStorage();
+    bool ct = q.getScheme() == fdg::QuantScheme::compressed_tensors;
+    auto first = llvm::cast<fdg::TensorRefAttr>(storage.begin()->getValue());
+    int64_t experts =
+        first.isPerExpert() ? static_cast<int64_t>(first.getFiles().size()) : 1;
+    W4RowMajor all;
+    auto readInts = [&](StringRef key, int64_t e,
+                        std::vector<int32_t> &v) -> std::string {
+      auto ref = storage.getAs<fdg::TensorRefAttr>(key);
+      llvm::Expected<std::vector<char>> b =
+          ckpt_.read(expertName(ref.getName(), e));
+      if (!b) {
+        return llvm::toString(b.takeError());
+      }
+      v.resize(b->size() / 4);
+      std::memcpy(v.data(), b->data(), b->size());
+      return {};
+    };
+    for (int64_t e = 0; e < experts; ++e) {
+      std::vector<int32_t> packed, zeros;
+      std::string err = readInts(ct ? "weight_packed" : "qweight", e, packed);
+      if (err.empty() && (ct ? q.getZeroPoints() : true)) {
+        err = readInts(ct ? "weight_zero_point" : "qzeros", e, zeros);
+      }
+      if (!err.empty()) {
+        return err;
+      }
+      auto sref =
+          storage.getAs<fdg::TensorRefAttr>(ct ? "weight_scale" : "scales");
+      std::string sname = expertName(sref.getName(), e);
+      llvm::Expected<std::vector<char>> sb = ckpt_.read(sname);
+      if (!sb) {
+        return llvm::toString(sb.takeError());
+      }
+      import::DType sdt = ckpt_.find(sname)->info->dtype;
+      std::vector<uint16_t> scales(sb->size() / import::dtypeSize(sdt));
+      for (size_t i = 0; i < scales.size(); ++i) {
+        scales[i] =
+            sdt == import::DType::F16
+                ? *reinterpret_cast<const uint16_t *>(sb->data() + 2 * i)
+                : toHalfBits(
+                      toFloat(sdt, sb->data() + i * import::dtypeSize(sdt)));
+      }
+      W4RowMajor one =
+          ct ? repackCompressed4(packed.data(),
+                                 zeros.empty() ? nullptr : zeros.data(),
+                                 scales.data(), n, k, q.getGroupSize())
+             : repackGptq4(packed.data(), zeros.data(), scales.data(), n, k,
+                           q.getGroupSize());
+      all.n = one.n;
+      all.k = one.k;
+      all.group = one.group;
+      all.qweight.insert(all.qweight.end(), one.qweight.begin(),
+                         one.qweight.end());
+      all.scales.insert(all.scales.end(), one.scales.begin(), one.scales.end());
+      if (!q.getSymmetric()) {
+        // Zero points stay even where one expert's happen to be all 8.
+        if (one.zeros.empty()) {
+          one.zeros.assign(one.scales.size(), 8);
+        }
+        all.zeros.insert(all.zeros.end(), one.zeros.begin(), one.zeros.end());
+      }
+    }
+    w4_ = std::move(all);
+    w4Sym_ = w.getSymName().str();
+    return {};
+  }
+
+  ModuleOp module_;
+  import::Checkpoint ckpt_;
+  std::string w4Sym_;
+  W4RowMajor w4_;
+};
+
+} // namespace
+
+llvm::Error packWeights(ModuleOp module, const std::string &checkpointDir,
+                        const std::string &outPath, uint64_t planHash) {
+  llvm::Expected<import::Checkpoint> ckpt =
+      import::Checkpoint::open(checkpointDir);
+  if (!ckpt) {
+    return ckpt.takeError();
+  }
+  std::vector<fdk::BufferOp> buffers;
+  std::vector<PackedTensor> tensors;
+  module.walk([&](fdk::BufferOp b) {
+    if (b.getKind() != fdk::BufferKind::weight) {
+      return;
+    }
+    StringRef layout = *b.getLayout();
+    FdwDType dt = layout == "w4.qweight"  ? FDW_I32
+                  : layout == "w4.zeros"  ? FDW_U8
+                  : layout == "f32"       ? FDW_F32
+                  : layout == "w4.scales" ? FDW_F16
+                                          : FDW_BF16;
+    buffers.push_back(b);
+    tensors.push_back(PackedTensor{b.getSymName().str(), dt, {}, b.getSize()});
+  });
+  Packer packer(module, std::move(*ckpt));
+  std::string err = writeWeightFile(outPath, planHash, tensors,
+                                    [&](size_t i, std::vector<uint8_t> &out) {
+                                      return packer.produce(buffers[i], out);
+                                    });
+  if (!err.empty()) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), err);
+  }
+  return llvm::Error::success();
+}
+
+} // namespace fd::codegen
