@@ -12,6 +12,7 @@
 #include "compiler/codegen/DeviceCompiler.h"
 #include "compiler/codegen/KernelSource.h"
 #include "compiler/codegen/PackWeights.h"
+#include "compiler/codegen/PlanWriter.h"
 #include "compiler/import/Importer.h"
 #include "compiler/transforms/Passes.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
@@ -31,6 +32,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include <map>
 
 using namespace llvm;
 
@@ -163,6 +165,7 @@ int compileToDirectory(mlir::ModuleOp module) {
   }
 
   json::Array kernels, compilers;
+  std::map<std::string, std::vector<std::string>> symbolsByTarget;
   std::vector<fd::fdkernel::LaunchOp> launches;
   for (auto step : module.getOps<fd::fdkernel::StepOp>()) {
     for (auto l : step.getBody().getOps<fd::fdkernel::LaunchOp>()) {
@@ -181,6 +184,9 @@ int compileToDirectory(mlir::ModuleOp module) {
     }
     if (Error e = fd::codegen::bindSymbols(*source, bin->kernels)) {
       return fail(toString(std::move(e)));
+    }
+    for (const fd::codegen::KernelInstance &inst : source->instances) {
+      symbolsByTarget[fd::codegen::targetName(t)].push_back(inst.symbol);
     }
     // The compiler's scratch (source copy, its output) only matters on failure.
     sys::fs::remove_directories(work);
@@ -261,6 +267,16 @@ int compileToDirectory(mlir::ModuleOp module) {
   std::string text;
   raw_string_ostream os(text);
   os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
+  auto planJson =
+      fd::codegen::writePlanJson(module, *source, symbolsByTarget, planHash);
+  if (!planJson) {
+    return fail(toString(planJson.takeError()));
+  }
+  SmallString<128> planJsonPath(outputFile);
+  sys::path::append(planJsonPath, "plan.json");
+  if (!writeFile(planJsonPath, *planJson)) {
+    return fail(planJsonPath + ": cannot write");
+  }
   SmallString<128> reportPath(outputFile);
   sys::path::append(reportPath, "report.json");
   if (!writeFile(reportPath, text)) {
@@ -281,6 +297,7 @@ int main(int argc, char **argv) {
       "or\n"
       "Qwen3-MoE, lowers one decode step to kernel launches and writes\n"
       "OUT/kernels.hip, OUT/kernels.<target>.{hsaco,cubin}, OUT/plan.mlir,\n"
+      "OUT/plan.json (the launch plan for the runtime),\n"
       "OUT/weights.fdw (unless --skip-weights) and OUT/report.json (the\n"
       "executable is not written yet), or prints the stage --emit names.\n");
 

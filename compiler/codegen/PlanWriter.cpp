@@ -1,0 +1,101 @@
+//===- PlanWriter.cpp - the launch plan the runtime executes --------------===//
+
+#include "compiler/codegen/PlanWriter.h"
+
+#include "compiler/codegen/KernelRegistry.h"
+#include "dialects/FDKernel/IR/FDKernelOps.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+namespace fdk = fd::fdkernel;
+namespace json = llvm::json;
+
+namespace fd::codegen {
+
+llvm::Expected<std::string>
+writePlanJson(ModuleOp module, const KernelSource &source,
+              const std::map<std::string, std::vector<std::string>> &symbols,
+              uint64_t planHash) {
+  json::Array buffers;
+  std::map<std::string, int64_t> index;
+  module.walk([&](fdk::BufferOp b) {
+    json::Object o{{"name", b.getSymName().str()},
+                   {"kind", fdk::stringifyBufferKind(b.getKind()).str()},
+                   {"size", static_cast<int64_t>(b.getSize())},
+                   {"offset", static_cast<int64_t>(b.getOffset())}};
+    if (b.getKind() == fdk::BufferKind::weight) {
+      // The weights-file tensor has the buffer's name.
+      o["layout"] = b.getLayout()->str();
+    }
+    index[b.getSymName().str()] = static_cast<int64_t>(buffers.size());
+    buffers.push_back(std::move(o));
+  });
+  json::Array launches;
+  size_t i = 0;
+  for (fdk::StepOp step : module.getOps<fdk::StepOp>()) {
+    for (fdk::LaunchOp l : step.getBody().getOps<fdk::LaunchOp>()) {
+      const TemplateInfo *info = lookupTemplate(l.getTemplateName().str());
+      size_t inst = source.launchInstance.at(i++);
+      json::Object kernel;
+      for (const auto &[target, syms] : symbols) {
+        kernel[target] = syms.at(inst);
+      }
+      json::Array args;
+      size_t in = 0, out = 0;
+      for (const KernelArg &a : info->args) {
+        if (a.kind == KernelArg::Scalar) {
+          Attribute v = l.getScalars().get(a.name);
+          json::Object arg{{"name", a.name}};
+          if (a.ctype == "float") {
+            arg["f32"] = cast<FloatAttr>(v).getValueAsDouble();
+          } else if (a.ctype == "uint64_t") {
+            arg["u64"] = cast<IntegerAttr>(v).getInt();
+          } else {
+            arg["i32"] = cast<IntegerAttr>(v).getInt();
+          }
+          args.push_back(std::move(arg));
+          continue;
+        }
+        ArrayAttr refs = a.kind == KernelArg::In ? l.getIns() : l.getOuts();
+        size_t &pos = a.kind == KernelArg::In ? in : out;
+        auto ref = cast<FlatSymbolRefAttr>(refs[pos++]);
+        if (ref.getValue() == "__null") {
+          args.push_back(json::Object{{"name", a.name}, {"null", true}});
+          continue;
+        }
+        auto it = index.find(ref.getValue().str());
+        if (it == index.end()) {
+          return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                         "launch names unknown buffer @" +
+                                             ref.getValue());
+        }
+        args.push_back(json::Object{{"name", a.name}, {"buffer", it->second}});
+      }
+      launches.push_back(json::Object{
+          {"kernel", std::move(kernel)},
+          {"template", l.getTemplateName().str()},
+          {"grid", json::Array{l.getGrid()[0], l.getGrid()[1], l.getGrid()[2]}},
+          {"block",
+           json::Array{l.getBlock()[0], l.getBlock()[1], l.getBlock()[2]}},
+          {"args", std::move(args)}});
+    }
+  }
+  int64_t arena = 0;
+  if (auto a = module->getAttrOfType<IntegerAttr>("fdkernel.arena_size")) {
+    arena = a.getInt();
+  }
+  json::Object plan{{"format", "fusedecode-plan"},
+                    {"version", 1},
+                    {"plan_hash", llvm::formatv("{0:x16}", planHash).str()},
+                    {"arena_bytes", arena},
+                    {"buffers", std::move(buffers)},
+                    {"decode", std::move(launches)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:1}", json::Value(std::move(plan))) << "\n";
+  return text;
+}
+
+} // namespace fd::codegen
