@@ -1,0 +1,82 @@
+//===- Plan.cpp - plan.json as the runtime reads it -----------------------===//
+
+#include "Plan.h"
+
+#include "Status.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace fd::runtime {
+
+fd_error_t parsePlan(const std::string &path, Plan &out) {
+  std::ifstream in(path);
+  if (!in) {
+    return makeError(path + ": cannot open");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return makeError(path + ": malformed JSON");
+  }
+  try {
+    if (j.at("format") != "fusedecode-plan" || j.at("version") != 1) {
+      return makeError(path + ": not a version 1 fusedecode plan");
+    }
+    out.hash = std::stoull(j.at("plan_hash").get<std::string>(), nullptr, 16);
+    out.arenaBytes = j.at("arena_bytes").get<uint64_t>();
+    for (const auto &b : j.at("buffers")) {
+      PlanBuffer pb;
+      pb.name = b.at("name").get<std::string>();
+      pb.kind = b.at("kind").get<std::string>();
+      pb.size = b.at("size").get<uint64_t>();
+      pb.offset = b.at("offset").get<uint64_t>();
+      if (b.contains("layout")) {
+        pb.layout = b.at("layout").get<std::string>();
+      }
+      out.buffers.push_back(std::move(pb));
+    }
+    for (const auto &l : j.at("decode")) {
+      PlanLaunch pl;
+      for (auto it = l.at("kernel").begin(); it != l.at("kernel").end(); ++it) {
+        pl.kernel[it.key()] = it.value().get<std::string>();
+      }
+      pl.templateName = l.at("template").get<std::string>();
+      for (int d = 0; d < 3; ++d) {
+        pl.grid[d] = l.at("grid").at(d).get<unsigned>();
+        pl.block[d] = l.at("block").at(d).get<unsigned>();
+      }
+      for (const auto &a : l.at("args")) {
+        PlanArg pa;
+        if (a.contains("buffer")) {
+          pa.kind = PlanArg::Buffer;
+          pa.buffer = a.at("buffer").get<size_t>();
+          if (pa.buffer >= out.buffers.size()) {
+            return makeError(path + ": launch of " + pl.templateName +
+                             " names buffer " + std::to_string(pa.buffer) +
+                             " of " + std::to_string(out.buffers.size()));
+          }
+        } else if (a.contains("i32")) {
+          pa.kind = PlanArg::I32;
+          pa.i32 = a.at("i32").get<int32_t>();
+        } else if (a.contains("f32")) {
+          pa.kind = PlanArg::F32;
+          pa.f32 = a.at("f32").get<float>();
+        } else if (a.contains("u64")) {
+          pa.kind = PlanArg::U64;
+          pa.u64 = a.at("u64").get<uint64_t>();
+        }
+        pl.args.push_back(pa);
+      }
+      out.decode.push_back(std::move(pl));
+    }
+  } catch (const std::exception &e) {
+    return makeError(path + ": " + e.what());
+  }
+  return nullptr;
+}
+
+} // namespace fd::runtime

@@ -1,0 +1,47 @@
+//===- Plan.h - plan.json as the runtime reads it ---------------*- C++ -*-===//
+
+#ifndef FUSEDECODE_RUNTIME_PLAN_H
+#define FUSEDECODE_RUNTIME_PLAN_H
+
+#include "fusedecode/status.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fd::runtime {
+
+struct PlanBuffer {
+  std::string name, kind, layout;
+  uint64_t size = 0, offset = 0;
+};
+
+struct PlanArg {
+  enum Kind { Buffer, Null, I32, F32, U64 } kind = Null;
+  size_t buffer = 0;
+  int32_t i32 = 0;
+  float f32 = 0;
+  uint64_t u64 = 0;
+};
+
+struct PlanLaunch {
+  std::map<std::string, std::string> kernel; // target -> symbol
+  std::string templateName;
+  unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+  std::vector<PlanArg> args;
+};
+
+struct Plan {
+  uint64_t hash = 0;
+  uint64_t arenaBytes = 0;
+  std::vector<PlanBuffer> buffers;
+  std::vector<PlanLaunch> decode;
+};
+
+/// Parses and checks plan.json (format, version, buffer indices in range).
+fd_error_t parsePlan(const std::string &path, Plan &out);
+
+} // namespace fd::runtime
+
+#endif
