@@ -45,6 +45,32 @@ template <bool OUT_BF16> FD_DEVICE void storeOut(void *y, int index, float v) {
   }
 }
 
+/// The wave's rows; rows past N repeat the last row (computed, not stored).
+template <int ROWS>
+FD_DEVICE void clampRows(int row0, int n, int (&rows)[ROWS]) {
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    rows[r] = row0 + r < n ? row0 + r : n - 1;
+  }
+}
+
+/// Sums each lane's partial dot products over the wave; lane 0 stores the
+/// rows that exist.
+template <int ROWS, int M, bool OUT_BF16>
+FD_DEVICE void reduceAndStore(float (&acc)[ROWS][M], void *y, int n, int row0,
+                              int lane) {
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      const float v = waveSum<kWaveSize>(acc[r][m]);
+      if (lane == 0 && row0 + r < n) {
+        storeOut<OUT_BF16>(y, m * n + row0 + r, v);
+      }
+    }
+  }
+}
+
 /// Eight bf16 values (16 bytes) to float.
 FD_DEVICE void unpackBf16x8(const Vec4i &v, float *out) {
   const int32_t words[4] = {v.x, v.y, v.z, v.w};
@@ -69,10 +95,7 @@ FD_DEVICE void gemvW4Wave(const int32_t *__restrict__ qweight,
   const int kWords = k / 8;
   const int groups = k / GROUP;
   int rows[ROWS];
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-    rows[r] = row0 + r < n ? row0 + r : n - 1;
-  }
+  clampRows<ROWS>(row0, n, rows);
   float acc[ROWS][M] = {};
   for (int k0 = lane * 32; k0 < k; k0 += 32 * kWaveSize) {
     Vec4i q[ROWS];
@@ -129,16 +152,7 @@ FD_DEVICE void gemvW4Wave(const int32_t *__restrict__ qweight,
       }
     }
   }
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      const float v = waveSum<kWaveSize>(acc[r][m]);
-      if (lane == 0 && row0 + r < n) {
-        storeOut<OUT_BF16>(y, m * n + row0 + r, v);
-      }
-    }
-  }
+  reduceAndStore<ROWS, M, OUT_BF16>(acc, y, n, row0, lane);
 }
 
 template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
@@ -195,10 +209,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     return;
   }
   int rows[ROWS];
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-    rows[r] = row0 + r < n ? row0 + r : n - 1;
-  }
+  clampRows<ROWS>(row0, n, rows);
   float acc[ROWS][M] = {};
   for (int k0 = lane * 8; k0 < k; k0 += 8 * kWaveSize) {
     float xv[M][8];
@@ -220,16 +231,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       }
     }
   }
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      const float v = waveSum<kWaveSize>(acc[r][m]);
-      if (lane == 0 && row0 + r < n) {
-        storeOut<OUT_BF16>(y, m * n + row0 + r, v);
-      }
-    }
-  }
+  reduceAndStore<ROWS, M, OUT_BF16>(acc, y, n, row0, lane);
 }
 
 } // namespace fd::kernels
