@@ -86,7 +86,12 @@ writePlanJson(ModuleOp module, const KernelSource &source,
   if (auto a = module->getAttrOfType<IntegerAttr>("fdkernel.arena_size")) {
     arena = a.getInt();
   }
+  int64_t maxContext = 0;
+  if (auto a = module->getAttrOfType<IntegerAttr>("fdkernel.max_context")) {
+    maxContext = a.getInt();
+  }
   json::Object plan{{"format", "fusedecode-plan"},
+                    {"max_context", maxContext},
                     {"version", 1},
                     {"plan_hash", llvm::formatv("{0:x16}", planHash).str()},
                     {"arena_bytes", arena},

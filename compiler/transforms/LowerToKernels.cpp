@@ -422,6 +422,8 @@ LogicalResult Lowering::run() {
     return module_.emitError(
         "already lowered: the module has an fdkernel.step");
   }
+  // The runtime refuses positions past what the KV cache holds.
+  module_->setAttr("fdkernel.max_context", b_.getI64IntegerAttr(maxContext_));
   b_.setInsertionPointToEnd(module_.getBody());
   step_ = fdk::StepOp::create(b_, fn.getLoc(), b_.getStringAttr("decode"));
   Block *body = new Block();

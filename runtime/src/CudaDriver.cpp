@@ -37,6 +37,17 @@ fd_error_t CudaDriver::load() {
       {&cuMemsetD8, "cuMemsetD8_v2"},
       {&cuLaunchKernel, "cuLaunchKernel"},
       {&cuGetErrorString, "cuGetErrorString"},
+      {&cuStreamCreate, "cuStreamCreate"},
+      {&cuStreamDestroy, "cuStreamDestroy_v2"},
+      {&cuStreamSynchronize, "cuStreamSynchronize"},
+      {&cuStreamBeginCapture, "cuStreamBeginCapture_v2"},
+      {&cuStreamEndCapture, "cuStreamEndCapture"},
+      {&cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags"},
+      {&cuGraphLaunch, "cuGraphLaunch"},
+      {&cuGraphDestroy, "cuGraphDestroy"},
+      {&cuGraphExecDestroy, "cuGraphExecDestroy"},
+      {&cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
+      {&cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
   };
   for (Entry &e : entries) {
     void *sym = ::dlsym(handle, e.name);

@@ -16,6 +16,7 @@
 #include "Plan.h"
 #include "Status.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -28,6 +29,9 @@ struct fd_engine {
   CUdevice device = 0;
   CUcontext ctx = nullptr;
   CUmodule module = nullptr;
+  CUstream stream = nullptr;
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
   Plan plan;
   std::vector<CUdeviceptr> owned;   // allocations to free
   std::vector<CUdeviceptr> address; // per plan buffer
@@ -41,9 +45,21 @@ struct fd_engine {
   size_t token = 0, position = 0, step = 0, logits = 0;
   int64_t vocab = 0;
   int32_t stepCounter = 0;
+  // Host copies of what the step reads from device memory (the async copies
+  // read them after the call returns to the driver).
+  int32_t hostToken = 0, hostPosition = 0, hostStep = 0;
 
   ~fd_engine() {
     if (cu.handle) {
+      if (exec) {
+        cu.cuGraphExecDestroy(exec);
+      }
+      if (graph) {
+        cu.cuGraphDestroy(graph);
+      }
+      if (stream) {
+        cu.cuStreamDestroy(stream);
+      }
       for (CUdeviceptr p : owned) {
         cu.cuMemFree(p);
       }
@@ -70,7 +86,59 @@ fd_error_t findBuffer(const Plan &plan, const std::string &name,
   return makeError("plan.json: no buffer '" + name + "'");
 }
 
-fd_error_t open(fd_engine &e, const std::string &dir) {
+/// Weights of the right range for timing without a checkpoint: 4-bit codes
+/// uniform, scales ~ 1/(4.6 sqrt(2048)) so (q - 8) s has the 1/sqrt(K) of a
+/// trained layer, bf16 values ~ U(-0.04, 0.04), float parameters in [0.5, 1.5].
+fd_error_t fillRandom(fd_engine &e, size_t index, uint64_t seed) {
+  const PlanBuffer &b = e.plan.buffers[index];
+  uint64_t s = seed ^ (0x9E3779B97F4A7C15ull * (index + 1));
+  auto next = [&s] {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  auto unit = [&next] {
+    return static_cast<float>(next() >> 40) / 16777216.0f;
+  };
+  constexpr size_t kChunk = size_t(64) << 20;
+  std::vector<uint8_t> host;
+  for (size_t done = 0; done < b.size; done += kChunk) {
+    size_t n = std::min(kChunk, static_cast<size_t>(b.size - done));
+    host.resize(n);
+    if (b.layout == "w4.qweight") {
+      for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t v = next();
+        std::memcpy(&host[i], &v, 8);
+      }
+    } else if (b.layout == "w4.zeros") {
+      std::memset(host.data(), 8, n);
+    } else if (b.layout == "w4.scales") {
+      for (size_t i = 0; i + 2 <= n; i += 2) {
+        _Float16 h = static_cast<_Float16>((0.8f + 0.4f * unit()) * 0.0048f);
+        std::memcpy(&host[i], &h, 2);
+      }
+    } else if (b.layout == "f32") {
+      for (size_t i = 0; i + 4 <= n; i += 4) {
+        float f = 0.5f + unit();
+        std::memcpy(&host[i], &f, 4);
+      }
+    } else { // bf16
+      for (size_t i = 0; i + 2 <= n; i += 2) {
+        float f = 0.08f * (unit() - 0.5f);
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        uint16_t h = static_cast<uint16_t>(bits >> 16);
+        std::memcpy(&host[i], &h, 2);
+      }
+    }
+    FD_CU(e.cu, cuMemcpyHtoD(e.address[index] + done, host.data(), n));
+  }
+  return nullptr;
+}
+
+fd_error_t open(fd_engine &e, const std::string &dir,
+                const fd_engine_options &options) {
   if (fd_error_t err = parsePlan(dir + "/plan.json", e.plan)) {
     return err;
   }
@@ -117,35 +185,46 @@ fd_error_t open(fd_engine &e, const std::string &dir) {
     FD_CU(e.cu, cuMemsetD8(p, 0, b.size));
   }
 
+  if (options.random_weights) {
+    for (size_t i = 0; i < e.plan.buffers.size(); ++i) {
+      if (e.plan.buffers[i].kind == "weight") {
+        if (fd_error_t err = fillRandom(e, i, options.seed)) {
+          return err;
+        }
+      }
+    }
+  }
   // Weights: every weight buffer is the tensor of the same name.
   fd_weights *w = nullptr;
-  if (fd_error_t err =
-          fd_weights_open((dir + "/weights.fdw").c_str(), e.plan.hash, &w)) {
-    return err;
-  }
-  std::vector<char> host;
-  fd_error_t err = nullptr;
-  for (size_t i = 0; i < e.plan.buffers.size() && !err; ++i) {
-    const PlanBuffer &b = e.plan.buffers[i];
-    if (b.kind != "weight") {
-      continue;
+  if (!options.random_weights) {
+    if (fd_error_t err =
+            fd_weights_open((dir + "/weights.fdw").c_str(), e.plan.hash, &w)) {
+      return err;
     }
-    int64_t t = fd_weights_find(w, b.name.c_str());
-    if (t < 0 || fd_weights_entry(w, t)->bytes != b.size) {
-      err = makeError(dir + "/weights.fdw: tensor '" + b.name +
-                      "' missing or of the wrong size");
-      break;
+    std::vector<char> host;
+    fd_error_t err = nullptr;
+    for (size_t i = 0; i < e.plan.buffers.size() && !err; ++i) {
+      const PlanBuffer &b = e.plan.buffers[i];
+      if (b.kind != "weight") {
+        continue;
+      }
+      int64_t t = fd_weights_find(w, b.name.c_str());
+      if (t < 0 || fd_weights_entry(w, t)->bytes != b.size) {
+        err = makeError(dir + "/weights.fdw: tensor '" + b.name +
+                        "' missing or of the wrong size");
+        break;
+      }
+      host.resize(b.size);
+      err = fd_weights_read(w, t, host.data());
+      if (!err) {
+        err = e.cu.check(e.cu.cuMemcpyHtoD(e.address[i], host.data(), b.size),
+                         "cuMemcpyHtoD", __FILE__, __LINE__);
+      }
     }
-    host.resize(b.size);
-    err = fd_weights_read(w, t, host.data());
-    if (!err) {
-      err = e.cu.check(e.cu.cuMemcpyHtoD(e.address[i], host.data(), b.size),
-                       "cuMemcpyHtoD", __FILE__, __LINE__);
+    fd_weights_close(w);
+    if (err) {
+      return err;
     }
-  }
-  fd_weights_close(w);
-  if (err) {
-    return err;
   }
 
   for (const char *io : {"io.token", "io.position", "io.step"}) {
@@ -201,12 +280,36 @@ fd_error_t open(fd_engine &e, const std::string &dir) {
       l.params.push_back(&slot);
     }
   }
+
+  // Capture the whole step once; every token replays it.
+  FD_CU(e.cu, cuStreamCreate(&e.stream, 0));
+  FD_CU(e.cu, cuStreamBeginCapture(e.stream, 0));
+  for (fd_engine::Launch &l : e.launches) {
+    const PlanLaunch &p = *l.plan;
+    CUresult r = e.cu.cuLaunchKernel(l.fn, p.grid[0], p.grid[1], p.grid[2],
+                                     p.block[0], p.block[1], p.block[2], 0,
+                                     e.stream, l.params.data(), nullptr);
+    if (r != 0) {
+      CUgraph broken = nullptr;
+      e.cu.cuStreamEndCapture(e.stream, &broken);
+      if (broken) {
+        e.cu.cuGraphDestroy(broken);
+      }
+      return e.cu.check(r, ("cuLaunchKernel(" + p.templateName + ")").c_str(),
+                        __FILE__, __LINE__);
+    }
+  }
+  FD_CU(e.cu, cuStreamEndCapture(e.stream, &e.graph));
+  FD_CU(e.cu, cuGraphInstantiateWithFlags(&e.exec, e.graph, 0));
   return nullptr;
 }
 
 } // namespace
 
-extern "C" fd_error_t fd_engine_open_gpu(const char *outDir, fd_engine **out) {
+extern "C" fd_error_t fd_engine_open_gpu(const char *outDir,
+                                         const fd_engine_options *options,
+                                         fd_engine **out) {
+  fd_engine_options defaults{0, 0};
   *out = nullptr;
   fd_engine *e = new (std::nothrow) fd_engine;
   if (!e) {
@@ -214,7 +317,7 @@ extern "C" fd_error_t fd_engine_open_gpu(const char *outDir, fd_engine **out) {
   }
   fd_error_t err;
   try {
-    err = open(*e, outDir);
+    err = open(*e, outDir, options ? *options : defaults);
   } catch (const std::exception &ex) {
     err = makeError(std::string(outDir) + ": " + ex.what());
   }
@@ -238,26 +341,31 @@ extern "C" fd_error_t fd_engine_step(fd_engine *e, int32_t token,
                      " outside the vocabulary [0, " + std::to_string(e->vocab) +
                      ")");
   }
-  CudaDriver &cu = e->cu;
-  FD_CU(cu, cuMemcpyHtoD(e->address[e->token], &token, 4));
-  FD_CU(cu, cuMemcpyHtoD(e->address[e->position], &position, 4));
-  int32_t step = e->stepCounter++;
-  FD_CU(cu, cuMemcpyHtoD(e->address[e->step], &step, 4));
-  for (fd_engine::Launch &l : e->launches) {
-    const PlanLaunch &p = *l.plan;
-    FD_CU(cu, cuLaunchKernel(l.fn, p.grid[0], p.grid[1], p.grid[2], p.block[0],
-                             p.block[1], p.block[2], 0, nullptr,
-                             l.params.data(), nullptr));
+  if (position < 0 || position >= e->plan.maxContext) {
+    return makeError(
+        "position " + std::to_string(position) +
+        " outside the context the model was compiled for (--max-context " +
+        std::to_string(e->plan.maxContext) + ")");
   }
-  FD_CU(cu, cuCtxSynchronize());
+  CudaDriver &cu = e->cu;
+  e->hostToken = token;
+  e->hostPosition = position;
+  e->hostStep = e->stepCounter++;
+  FD_CU(cu,
+        cuMemcpyHtoDAsync(e->address[e->token], &e->hostToken, 4, e->stream));
+  FD_CU(cu, cuMemcpyHtoDAsync(e->address[e->position], &e->hostPosition, 4,
+                              e->stream));
+  FD_CU(cu, cuMemcpyHtoDAsync(e->address[e->step], &e->hostStep, 4, e->stream));
+  FD_CU(cu, cuGraphLaunch(e->exec, e->stream));
   size_t next = 0;
   if (fd_error_t err = findBuffer(e->plan, "io.next_token", next)) {
     return err;
   }
-  FD_CU(cu, cuMemcpyDtoH(nextToken, e->address[next], 4));
+  FD_CU(cu, cuMemcpyDtoHAsync(nextToken, e->address[next], 4, e->stream));
   if (logits) {
-    FD_CU(cu, cuMemcpyDtoH(logits, e->address[e->logits],
-                           static_cast<size_t>(e->vocab) * 4));
+    FD_CU(cu, cuMemcpyDtoHAsync(logits, e->address[e->logits],
+                                static_cast<size_t>(e->vocab) * 4, e->stream));
   }
+  FD_CU(cu, cuStreamSynchronize(e->stream));
   return nullptr;
 }

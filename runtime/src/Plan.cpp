@@ -28,6 +28,7 @@ fd_error_t parsePlan(const std::string &path, Plan &out) {
     }
     out.hash = std::stoull(j.at("plan_hash").get<std::string>(), nullptr, 16);
     out.arenaBytes = j.at("arena_bytes").get<uint64_t>();
+    out.maxContext = j.at("max_context").get<int64_t>();
     for (const auto &b : j.at("buffers")) {
       PlanBuffer pb;
       pb.name = b.at("name").get<std::string>();

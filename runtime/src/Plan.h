@@ -35,6 +35,7 @@ struct PlanLaunch {
 struct Plan {
   uint64_t hash = 0;
   uint64_t arenaBytes = 0;
+  int64_t maxContext = 0; // positions the KV cache holds
   std::vector<PlanBuffer> buffers;
   std::vector<PlanLaunch> decode;
 };

@@ -11,6 +11,7 @@
 
 #include "fusedecode/engine.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +30,8 @@ int main(int argc, char **argv) {
   }
   std::string dir = argv[1], dump;
   std::vector<int32_t> prompt, forced;
-  int steps = 16;
+  int steps = 16, bench = 0;
+  fd_engine_options options{0, 0};
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--prompt-ids") {
@@ -43,6 +45,12 @@ int main(int argc, char **argv) {
            tok = std::strtok(nullptr, ",")) {
         forced.push_back(static_cast<int32_t>(std::atoi(tok)));
       }
+    } else if (flag == "--random-weights") {
+      // Seed: fill the weights randomly instead of reading weights.fdw.
+      options.random_weights = 1;
+      options.seed = std::strtoull(argv[i + 1], nullptr, 10);
+    } else if (flag == "--bench") {
+      bench = std::atoi(argv[i + 1]);
     } else if (flag == "--steps") {
       steps = std::atoi(argv[i + 1]);
     } else if (flag == "--dump-logits") {
@@ -60,7 +68,7 @@ int main(int argc, char **argv) {
                 " ids for " + std::to_string(steps) + " steps");
   }
   fd_engine *engine = nullptr;
-  if (fd_error_t e = fd_engine_open_gpu(dir.c_str(), &engine)) {
+  if (fd_error_t e = fd_engine_open_gpu(dir.c_str(), &options, &engine)) {
     std::string msg = fd_error_message(e);
     fd_error_free(e);
     return fail(msg);
@@ -94,6 +102,25 @@ int main(int argc, char **argv) {
   std::printf("\n");
   if (out) {
     std::fclose(out);
+  }
+  if (rc == 0 && bench > 0) {
+    // Decode timing: `bench` more greedy steps after the ones above, each a
+    // graph replay plus the token's round trip, timed end to end.
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < bench && rc == 0; ++i) {
+      if (fd_error_t e =
+              fd_engine_step(engine, next, position++, nullptr, &next)) {
+        rc = fail(fd_error_message(e));
+        fd_error_free(e);
+      }
+    }
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (rc == 0) {
+      std::printf("decode: %d steps, %.3f ms/token, %.1f tok/s\n", bench,
+                  1e3 * s / bench, bench / s);
+    }
   }
   fd_engine_close(engine);
   return rc;

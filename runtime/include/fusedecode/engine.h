@@ -21,18 +21,30 @@ extern "C" {
 
 typedef struct fd_engine fd_engine;
 
+typedef struct fd_engine_options {
+  /* Fill the weights with random values of the right shape and range
+   * instead of reading weights.fdw (for timing without a checkpoint). */
+  int random_weights;
+  uint64_t seed;
+} fd_engine_options;
+
 /* Opens OUT for the GPU: sm_90 today (the CUDA driver is loaded at run
- * time; no driver or no GPU is an error, not a crash). */
-fd_error_t fd_engine_open_gpu(const char *out_dir, fd_engine **out);
+ * time; no driver or no GPU is an error, not a crash). The decode step is
+ * captured once into a CUDA graph and replayed for every token: the token,
+ * position and step counter it reads live in device memory. options may be
+ * NULL. */
+fd_error_t fd_engine_open_gpu(const char *out_dir,
+                              const fd_engine_options *options,
+                              fd_engine **out);
 void fd_engine_close(fd_engine *e);
 
 int64_t fd_engine_vocab_size(const fd_engine *e);
 
 /* Feeds `token` at `position` (0-based; positions must follow each other
- * from 0) and returns the sampled next token; when logits is not NULL it
+ * from 0 and stay below the compiled --max-context) and returns the sampled next token; when logits is not NULL it
  * receives the vocab_size logits of this step. */
-fd_error_t fd_engine_step(fd_engine *e, int32_t token, int32_t position, float *logits,
-                          int32_t *next_token);
+fd_error_t fd_engine_step(fd_engine *e, int32_t token, int32_t position,
+                          float *logits, int32_t *next_token);
 
 #ifdef __cplusplus
 }
