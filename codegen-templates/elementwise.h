@@ -59,11 +59,13 @@ FD_DEVICE float loadAct(const uint16_t *p, int64_t i) {
 
 /// RMSNorm of one row per block: y = x * rsqrt(mean(x^2) + eps) * scale with
 /// scale = 1 + w (ZERO_CENTERED, Qwen3.5) or w; x float or bf16, y bf16 (the
-/// next GEMV's input). Sums in fp32.
-template <int THREADS, bool ZERO_CENTERED, typename InT = uint16_t>
+/// next GEMV's input) or float (for the router, whose top-k choice should not
+/// hinge on a bf16 rounding). Sums in fp32.
+template <int THREADS, bool ZERO_CENTERED, typename InT = uint16_t,
+          typename OutT = uint16_t>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     rms_norm(const InT *__restrict__ x, const uint16_t *__restrict__ w,
-             uint16_t *__restrict__ y, int d, float eps) {
+             OutT *__restrict__ y, int d, float eps) {
   static_assert(THREADS % 32 == 0, "whole waves");
   FD_SHARED float partial[THREADS / 32];
   const int64_t row = blockX();
@@ -77,7 +79,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   for (int i = threadX(); i < d; i += THREADS) {
     const float scale =
         ZERO_CENTERED ? 1.0f + bf16ToFloat(w[i]) : bf16ToFloat(w[i]);
-    y[row * d + i] = floatToBf16(loadAct(xr, i) * inv * scale);
+    const float v = loadAct(xr, i) * inv * scale;
+    if constexpr (sizeof(OutT) == 4) {
+      y[row * d + i] = v;
+    } else {
+      y[row * d + i] = floatToBf16(v);
+    }
   }
 }
 

@@ -197,9 +197,22 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       x + static_cast<int64_t>(slot) * xSlotStride, ySlot, n, k, row0);
 }
 
-template <int ROWS, int M, int WAVES, bool OUT_BF16>
+/// Eight activations to float: bf16 (one 16-byte load) or float (two).
+FD_DEVICE void loadX8(const uint16_t *p, float *out) {
+  unpackBf16x8(load16(p), out);
+}
+FD_DEVICE void loadX8(const float *p, float *out) {
+  const Vec4i a = load16(p), b = load16(p + 4);
+  const int32_t words[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    out[i] = __builtin_bit_cast(float, words[i]);
+  }
+}
+
+template <int ROWS, int M, int WAVES, bool OUT_BF16, typename XT = uint16_t>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
-    gemv_bf16(const uint16_t *__restrict__ w, const uint16_t *__restrict__ x,
+    gemv_bf16(const uint16_t *__restrict__ w, const XT *__restrict__ x,
               void *__restrict__ y, int n, int k) {
   static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
   const int lane = laneId();
@@ -215,7 +228,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     float xv[M][8];
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      unpackBf16x8(load16(x + m * k + k0), xv[m]);
+      loadX8(x + m * k + k0, xv[m]);
     }
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {

@@ -758,6 +758,50 @@ void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
   report(what, worst, bad);
 }
 
+/// The router's inputs in float: rms_norm writing float, gemv_bf16 reading
+/// float activations.
+void checkFloatRouterPath(int e, int h) {
+  std::vector<float> hs = randomF(h, 3.0f);
+  std::vector<uint16_t> nw = randomBf16(h, 0.1f),
+                        w = randomBf16(static_cast<size_t>(e) * h, 0.03f);
+  DeviceBuffer<float> dh(hs), dx(static_cast<size_t>(h)),
+      dy(static_cast<size_t>(e));
+  DeviceBuffer<uint16_t> dnw(nw), dw(w);
+  fd::kernels::rms_norm<256, true, float, float>
+      <<<1, 256>>>(dh.ptr, dnw.ptr, dx.ptr, h, 1e-6f);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_bf16<2, 1, 4, false, float>
+      <<<(e + 7) / 8, 128>>>(dw.ptr, dx.ptr, dy.ptr, e, h);
+  CHECK_LAUNCH();
+  double ss = 0;
+  for (float v : hs) {
+    ss += static_cast<double>(v) * v;
+  }
+  double inv = 1.0 / std::sqrt(ss / h + 1e-6);
+  std::vector<double> x(h), ref(e), absSum(e);
+  for (int i = 0; i < h; ++i) {
+    x[i] = hs[i] * inv * (1.0 + fromBf16(nw[i]));
+  }
+  std::vector<float> xs = dx.read();
+  char what[120];
+  std::snprintf(what, sizeof what,
+                "rms_norm<256, 1 + w, float, float> D=%d (float out)", h);
+  compareAll(
+      what, x, [&](size_t i) { return static_cast<double>(xs[i]); }, 1e-5,
+      1e-7);
+  for (int r = 0; r < e; ++r) {
+    for (int i = 0; i < h; ++i) {
+      double p = fromBf16(w[static_cast<size_t>(r) * h + i]) * x[i];
+      ref[r] += p;
+      absSum[r] += std::fabs(p);
+    }
+  }
+  std::vector<float> y = dy.read();
+  std::snprintf(what, sizeof what,
+                "gemv_bf16<2, 1, 4, f32, float x> N=%d K=%d (router)", e, h);
+  compareGemv<false>(what, ref, absSum, y.data(), y.size());
+}
+
 /// The kept set and its probabilities per the sampling rule, in double.
 std::vector<double> keptDistribution(const std::vector<float> &logits,
                                      float temperature, int topK, float topP) {
@@ -927,6 +971,7 @@ int main(int argc, char **argv) {
   checkAttention(4, 2, 32, 8, true, true,
                  300); // tiny, positions past one block
   checkAttention(4, 2, 16, 16, false, false, 7); // Qwen3-MoE style
+  checkFloatRouterPath(256, 2048);
   checkGreedySample(248320);
   checkSampling(64, 1.0f, 0, 1.0f, 20000);
   checkSampling(64, 0.7f, 10, 0.9f, 20000);

@@ -25,6 +25,10 @@ template __global__ void gemv_bf16<2, 1, 8, false>(const uint16_t *, const uint1
 template __global__ void rms_norm<256, true>(const uint16_t *, const uint16_t *, uint16_t *, int,
                                              float);
 template __global__ void embed<256>(const uint16_t *, const int32_t *, uint16_t *, int);
+template __global__ void rms_norm<256, true, float, float>(const float *, const uint16_t *, float *,
+                                                           int, float);
+template __global__ void gemv_bf16<2, 1, 4, false, float>(const uint16_t *, const float *, void *,
+                                                          int, int);
 template __global__ void embed<256, float>(const uint16_t *, const int32_t *, float *, int);
 template __global__ void argmax<1024>(const float *, int, int32_t *);
 

@@ -147,13 +147,13 @@ private:
     return r;
   }
 
-  /// y = x Wᵀ for one token; x must be bf16.
+  /// y = x Wᵀ for one token; x bf16, or float for a bf16 weight.
   FailureOr<ActBuffer> gemv(Operation *op, FlatSymbolRefAttr weight,
                             const ActBuffer &x, StringRef what) {
-    if (x.isFloat) {
-      return op->emitOpError("lowering expects a bf16 GEMV input");
-    }
     fdg::WeightOp w = weightOp(weight);
+    if (x.isFloat && w.getQuant()) {
+      return op->emitOpError("lowering expects a bf16 input for a 4-bit GEMV");
+    }
     ArrayRef<int64_t> shape = w.getTensorType().getShape();
     int64_t n = shape[0], k = shape[1];
     ActBuffer y = act(what, n, /*isFloat=*/true);
@@ -173,7 +173,7 @@ private:
     } else {
       launch("gemv_bf16",
              {p("ROWS", rows), p("M", 1), p("WAVES", waves),
-              pb("OUT_BF16", false)},
+              pb("OUT_BF16", false), pb("X_F32", x.isFloat)},
              ceilDiv(n, rows * waves), 1, waves * 32,
              {plain(weight, false), x.sym}, {y.sym}, {si("n", n), si("k", k)});
     }
@@ -210,7 +210,7 @@ LogicalResult Lowering::lower(Operation &op) {
     ActBuffer out = act("x", x.elements, false);
     launch("rms_norm",
            {p("THREADS", 256), pb("ZERO_CENTERED", n.getZeroCentered()),
-            pb("IN_F32", x.isFloat)},
+            pb("IN_F32", x.isFloat), pb("OUT_F32", false)},
            1, 1, 256, {x.sym, plain(n.getWeightAttr(), false)}, {out.sym},
            {si("d", x.elements), sf("eps", n.getEps().convertToDouble())});
     values_[n.getResult()] = out;
