@@ -4,6 +4,7 @@
 
 #include "compiler/codegen/Repack.h"
 #include "compiler/codegen/WeightFile.h"
+#include "compiler/import/FloatBits.h"
 #include "compiler/import/Safetensors.h"
 #include "dialects/FDGraph/IR/FDGraphOps.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
@@ -23,44 +24,6 @@ uint64_t hashPlan(const std::string &text) {
 }
 
 namespace {
-
-float toFloat(import::DType t, const char *p) {
-  switch (t) {
-  case import::DType::F32: {
-    float f;
-    std::memcpy(&f, p, 4);
-    return f;
-  }
-  case import::DType::BF16: {
-    uint32_t b = static_cast<uint32_t>(*reinterpret_cast<const uint16_t *>(p))
-                 << 16;
-    float f;
-    std::memcpy(&f, &b, 4);
-    return f;
-  }
-  case import::DType::F16: {
-    _Float16 h;
-    std::memcpy(&h, p, 2);
-    return static_cast<float>(h);
-  }
-  default:
-    return 0.0f;
-  }
-}
-
-uint16_t toBf16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  b += 0x7FFFu + ((b >> 16) & 1u);
-  return static_cast<uint16_t>(b >> 16);
-}
-
-uint16_t toHalfBits(float f) {
-  _Float16 h = static_cast<_Float16>(f);
-  uint16_t b;
-  std::memcpy(&b, &h, 2);
-  return b;
-}
 
 std::string expertName(StringRef pattern, int64_t e) {
   size_t at = pattern.find("{e}");
@@ -119,15 +82,19 @@ public:
       import::DType dt = ckpt_.find(name)->info->dtype;
       unsigned es = import::dtypeSize(dt);
       for (size_t i = 0; i + es <= bytes->size(); i += es) {
-        float v = toFloat(dt, bytes->data() + i);
+        std::optional<float> v = import::loadFloatElement(dt, bytes->data() + i);
+        if (!v) {
+          return "tensor '" + name + "': expected a float tensor, got " +
+                 import::dtypeName(dt);
+        }
         if (layout == "f32") {
-          std::memcpy(out.data() + at, &v, 4);
+          std::memcpy(out.data() + at, &*v, 4);
           at += 4;
         } else {
           uint16_t b =
               dt == import::DType::BF16
                   ? *reinterpret_cast<const uint16_t *>(bytes->data() + i)
-                  : toBf16(v);
+                  : import::floatToBf16Bits(*v);
           std::memcpy(out.data() + at, &b, 2);
           at += 2;
         }
@@ -183,11 +150,15 @@ private:
       import::DType sdt = ckpt_.find(sname)->info->dtype;
       std::vector<uint16_t> scales(sb->size() / import::dtypeSize(sdt));
       for (size_t i = 0; i < scales.size(); ++i) {
-        scales[i] =
-            sdt == import::DType::F16
-                ? *reinterpret_cast<const uint16_t *>(sb->data() + 2 * i)
-                : toHalfBits(
-                      toFloat(sdt, sb->data() + i * import::dtypeSize(sdt)));
+        std::optional<float> v = import::loadFloatElement(
+            sdt, sb->data() + i * import::dtypeSize(sdt));
+        if (!v) {
+          return "tensor '" + sname + "': expected float scales, got " +
+                 import::dtypeName(sdt);
+        }
+        scales[i] = sdt == import::DType::F16
+                        ? *reinterpret_cast<const uint16_t *>(sb->data() + 2 * i)
+                        : import::floatToHalfBits(*v);
       }
       W4RowMajor one =
           ct ? repackCompressed4(packed.data(),

@@ -9,6 +9,7 @@
 
 #include "compiler/codegen/PackWeights.h"
 #include "compiler/codegen/Repack.h"
+#include "compiler/import/FloatBits.h"
 #include "compiler/import/Importer.h"
 #include "compiler/reference/RefBuilder.h"
 #include "compiler/synth/Synth.h"
@@ -145,10 +146,9 @@ TEST_P(PackWeights, BuffersHoldTheReferenceWeights) {
         if (layout == "f32") {
           std::memcpy(&got, bytes.data() + 4 * i, 4);
         } else {
-          uint32_t bits = static_cast<uint32_t>(*reinterpret_cast<uint16_t *>(
-                              bytes.data() + 2 * i))
-                          << 16;
-          std::memcpy(&got, &bits, 4);
+          uint16_t b;
+          std::memcpy(&b, bytes.data() + 2 * i, 2);
+          got = import::bf16BitsToFloat(b);
         }
         ASSERT_EQ(got, want.data[i]) << name << " element " << i;
       }

@@ -1,17 +1,13 @@
 //===- Repack.cpp - checkpoint packings -> kernel weight layouts ----------===//
 
 #include "compiler/codegen/Repack.h"
+#include "compiler/import/FloatBits.h"
 
 #include <cstring>
 
 namespace fd::codegen {
 
 namespace {
-float halfBitsToFloat(uint16_t h) {
-  _Float16 v;
-  std::memcpy(&v, &h, 2);
-  return static_cast<float>(v);
-}
 bool allEight(const std::vector<uint8_t> &z) {
   for (uint8_t v : z) {
     if (v != 8) {
@@ -94,7 +90,7 @@ std::vector<float> dequantRowMajor(const W4RowMajor &w) {
       int64_t g = kk / w.group;
       int z = w.zeros.empty() ? 8 : w.zeros[r * groups + g];
       out[r * w.k + kk] =
-          static_cast<float>(q - z) * halfBitsToFloat(w.scales[r * groups + g]);
+          static_cast<float>(q - z) * import::halfBitsToFloat(w.scales[r * groups + g]);
     }
   }
   return out;

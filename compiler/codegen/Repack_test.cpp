@@ -1,6 +1,7 @@
 //===- Repack_test.cpp - kernel layouts hold the checkpoint's weights -----===//
 
 #include "compiler/codegen/Repack.h"
+#include "compiler/import/FloatBits.h"
 #include "compiler/reference/Dequant.h"
 
 #include <gtest/gtest.h>
@@ -11,18 +12,6 @@
 using namespace fd;
 
 namespace {
-
-uint16_t toHalfBits(float f) {
-  _Float16 h = static_cast<_Float16>(f);
-  uint16_t b;
-  std::memcpy(&b, &h, 2);
-  return b;
-}
-float fromHalfBits(uint16_t b) {
-  _Float16 h;
-  std::memcpy(&h, &b, 2);
-  return static_cast<float>(h);
-}
 
 struct Shape {
   int64_t n, k, group;
@@ -46,8 +35,8 @@ TEST_P(Repack, GptqRoundTrip) {
   }
   std::vector<float> scalesF(scales.size());
   for (size_t i = 0; i < scales.size(); ++i) {
-    scales[i] = toHalfBits(0.001f + static_cast<float>(rng() % 1000) * 1e-5f);
-    scalesF[i] = fromHalfBits(scales[i]);
+    scales[i] = import::floatToHalfBits(0.001f + static_cast<float>(rng() % 1000) * 1e-5f);
+    scalesF[i] = import::halfBitsToFloat(scales[i]);
   }
   codegen::W4RowMajor w = codegen::repackGptq4(qweight.data(), qzeros.data(),
                                                scales.data(), n, k, group);
@@ -72,8 +61,8 @@ TEST_P(Repack, CompressedRoundTrip) {
   }
   std::vector<float> scalesF(scales.size());
   for (size_t i = 0; i < scales.size(); ++i) {
-    scales[i] = toHalfBits(0.001f + static_cast<float>(rng() % 1000) * 1e-5f);
-    scalesF[i] = fromHalfBits(scales[i]);
+    scales[i] = import::floatToHalfBits(0.001f + static_cast<float>(rng() % 1000) * 1e-5f);
+    scalesF[i] = import::halfBitsToFloat(scales[i]);
   }
   const int32_t *zeros = asym ? zp.data() : nullptr;
   codegen::W4RowMajor w = codegen::repackCompressed4(

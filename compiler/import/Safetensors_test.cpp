@@ -1,11 +1,13 @@
 //===- Safetensors_test.cpp - safetensors header reader tests -------------===//
 
 #include "compiler/import/Safetensors.h"
+#include "compiler/import/FloatBits.h"
 
 #include "test/support/TestCheckpoint.h"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
 using namespace fd;
@@ -64,6 +66,35 @@ TEST(Safetensors, DTypeTable) {
     EXPECT_GT(dtypeSize(*t), 0u);
   }
   EXPECT_FALSE(parseDType("Q4_K").has_value());
+}
+
+TEST(FloatBits, SixteenBitConversions) {
+  // Exact values survive both ways; bf16 rounds to nearest, ties to even.
+  EXPECT_EQ(fd::import::floatToBf16Bits(1.0f), 0x3F80u);
+  EXPECT_EQ(fd::import::bf16BitsToFloat(0xC040u), -3.0f);
+  EXPECT_EQ(fd::import::floatToHalfBits(1.0f), 0x3C00u);
+  EXPECT_EQ(fd::import::halfBitsToFloat(0xC200u), -3.0f);
+  float tieDown, tieUp;
+  uint32_t a = 0x3F808000u, b = 0x3F818000u; // halfway cases
+  std::memcpy(&tieDown, &a, 4);
+  std::memcpy(&tieUp, &b, 4);
+  EXPECT_EQ(fd::import::floatToBf16Bits(tieDown), 0x3F80u);
+  EXPECT_EQ(fd::import::floatToBf16Bits(tieUp), 0x3F82u);
+  EXPECT_EQ(fd::import::floatToBf16Bits(1.0f + 0x1p-7f + 0x1p-9f), 0x3F81u);
+}
+
+TEST(FloatBits, ElementsByDType) {
+  unsigned char buf[4];
+  for (fd::import::DType t : {fd::import::DType::F32, fd::import::DType::BF16,
+                              fd::import::DType::F16}) {
+    ASSERT_TRUE(fd::import::storeFloatElement(t, -0.75f, buf));
+    std::optional<float> v = fd::import::loadFloatElement(t, buf);
+    ASSERT_TRUE(v.has_value()) << fd::import::dtypeName(t);
+    EXPECT_EQ(*v, -0.75f) << fd::import::dtypeName(t);
+  }
+  // Integer tensors are not silently read as floats.
+  EXPECT_FALSE(fd::import::loadFloatElement(fd::import::DType::I32, buf));
+  EXPECT_FALSE(fd::import::storeFloatElement(fd::import::DType::U8, 1.0f, buf));
 }
 
 struct HeaderCase {

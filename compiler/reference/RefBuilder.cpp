@@ -3,6 +3,7 @@
 #include "compiler/reference/RefBuilder.h"
 
 #include "compiler/import/Errors.h"
+#include "compiler/import/FloatBits.h"
 #include "compiler/import/Safetensors.h"
 #include "compiler/reference/Dequant.h"
 #include "dialects/FDGraph/IR/FDGraphOps.h"
@@ -52,28 +53,14 @@ private:
     std::vector<float> out(n);
     const char *p = bytes->data();
     for (size_t i = 0; i < n; ++i) {
-      switch (dtype) {
-      case import::DType::F32:
-        std::memcpy(&out[i], p + 4 * i, 4);
-        break;
-      case import::DType::BF16: {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * i, 2);
-        uint32_t bits = static_cast<uint32_t>(h) << 16;
-        std::memcpy(&out[i], &bits, 4);
-        break;
-      }
-      case import::DType::F16: {
-        _Float16 h;
-        std::memcpy(&h, p + 2 * i, 2);
-        out[i] = static_cast<float>(h);
-        break;
-      }
-      default:
+      std::optional<float> v =
+          import::loadFloatElement(dtype, p + i * import::dtypeSize(dtype));
+      if (!v) {
         return import::makeError(ckpt_.dir(), "tensor '" + name + "'",
                                  std::string("expected a float tensor, got ") +
                                      import::dtypeName(dtype));
       }
+      out[i] = *v;
     }
     return out;
   }

@@ -1,6 +1,7 @@
 //===- Synth.cpp - synthetic checkpoints in the real on-disk layout -------===//
 
 #include "compiler/synth/Synth.h"
+#include "compiler/import/FloatBits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -50,30 +51,8 @@ uint64_t fnv1a(const std::string &s) {
 }
 
 void storeFloat(DType t, double v, unsigned char *out) {
-  switch (t) {
-  case DType::F32: {
-    float f = static_cast<float>(v);
-    std::memcpy(out, &f, 4);
-    break;
-  }
-  case DType::F16: {
-    _Float16 h = static_cast<_Float16>(static_cast<float>(v));
-    std::memcpy(out, &h, 2);
-    break;
-  }
-  case DType::BF16: {
-    // Round to nearest even by hand: libgcc 12 has no __truncsfbf2.
-    float f = static_cast<float>(v);
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    bits += 0x7FFFu + ((bits >> 16) & 1u);
-    uint16_t h = static_cast<uint16_t>(bits >> 16);
-    std::memcpy(out, &h, 2);
-    break;
-  }
-  default:
-    break;
-  }
+  // Only float tensors get a float fill; the plan never pairs others with one.
+  import::storeFloatElement(t, static_cast<float>(v), out);
 }
 
 /// Produces the bytes of one tensor, element by element, in chunks.
