@@ -28,6 +28,9 @@ writePlanJson(ModuleOp module, const KernelSource &source,
     if (b.getKind() == fdk::BufferKind::weight) {
       // The weights-file tensor has the buffer's name.
       o["layout"] = b.getLayout()->str();
+      // The fdgraph weight it holds: the CPU backend's reference program
+      // names weights by it.
+      o["weight"] = b.getWeight()->str();
     }
     index[b.getSymName().str()] = static_cast<int64_t>(buffers.size());
     buffers.push_back(std::move(o));

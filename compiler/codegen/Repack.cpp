@@ -1,7 +1,7 @@
 //===- Repack.cpp - checkpoint packings -> kernel weight layouts ----------===//
 
 #include "compiler/codegen/Repack.h"
-#include "compiler/import/FloatBits.h"
+#include "compiler/reference/Dequant.h"
 
 #include <cstring>
 
@@ -81,19 +81,10 @@ W4RowMajor repackCompressed4(const int32_t *packed, const int32_t *zeroPoints,
 }
 
 std::vector<float> dequantRowMajor(const W4RowMajor &w) {
-  const int64_t words = w.k / 8, groups = w.k / w.group;
-  std::vector<float> out(static_cast<size_t>(w.n * w.k));
-  for (int64_t r = 0; r < w.n; ++r) {
-    for (int64_t kk = 0; kk < w.k; ++kk) {
-      uint32_t word = static_cast<uint32_t>(w.qweight[r * words + kk / 8]);
-      int q = static_cast<int>((word >> (4 * (kk % 8))) & 0xFu);
-      int64_t g = kk / w.group;
-      int z = w.zeros.empty() ? 8 : w.zeros[r * groups + g];
-      out[r * w.k + kk] =
-          static_cast<float>(q - z) * import::halfBitsToFloat(w.scales[r * groups + g]);
-    }
-  }
-  return out;
+  return reference::dequantW4RowMajor(w.qweight.data(), w.scales.data(),
+                                      w.zeros.empty() ? nullptr
+                                                      : w.zeros.data(),
+                                      w.n, w.k, w.group);
 }
 
 } // namespace fd::codegen

@@ -2,6 +2,8 @@
 
 #include "compiler/reference/Dequant.h"
 
+#include "compiler/import/FloatBits.h"
+
 namespace fd::reference {
 
 namespace {
@@ -63,6 +65,25 @@ std::vector<float> dequantCompressed(const int32_t *packed,
     }
   }
   return w;
+}
+
+std::vector<float> dequantW4RowMajor(const int32_t *qweight,
+                                     const uint16_t *scales,
+                                     const uint8_t *zeros, int64_t n,
+                                     int64_t k, int64_t groupSize) {
+  const int64_t words = k / 8, groups = k / groupSize;
+  std::vector<float> out(static_cast<size_t>(n * k));
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t kk = 0; kk < k; ++kk) {
+      uint32_t word = static_cast<uint32_t>(qweight[r * words + kk / 8]);
+      int q = static_cast<int>((word >> (4 * (kk % 8))) & 0xFu);
+      int64_t g = kk / groupSize;
+      int z = zeros ? zeros[r * groups + g] : 8;
+      out[r * k + kk] = static_cast<float>(q - z) *
+                        import::halfBitsToFloat(scales[r * groups + g]);
+    }
+  }
+  return out;
 }
 
 } // namespace fd::reference

@@ -33,6 +33,16 @@ std::vector<float> dequantCompressed(const int32_t *packed,
                                      const float *scales, int64_t n, int64_t k,
                                      unsigned bits, int64_t groupSize);
 
+/// The w4a16 GEMV kernels' layout (compiler/codegen/Repack.h, weights.fdw
+/// `w4.*`): qweight int32 [N][K/8] with k at bits 4*(k % 8) of word k/8,
+/// scales fp16 bits [N][K/G], zeros uint8 [N][K/G] (the zero point code;
+/// null means 8 everywhere). The runtime's CPU backend reads weights.fdw
+/// through this.
+std::vector<float> dequantW4RowMajor(const int32_t *qweight,
+                                     const uint16_t *scales,
+                                     const uint8_t *zeros, int64_t n,
+                                     int64_t k, int64_t groupSize);
+
 } // namespace fd::reference
 
 #endif

@@ -23,8 +23,9 @@ namespace {
 
 class Builder {
 public:
-  Builder(ModuleOp module, import::Checkpoint ckpt)
-      : module_(module), ckpt_(std::move(ckpt)) {}
+  Builder(ModuleOp module, std::optional<import::Checkpoint> ckpt,
+          std::string dir)
+      : module_(module), ckpt_(std::move(ckpt)), dir_(std::move(dir)) {}
 
   llvm::Expected<RefProgram> run();
 
@@ -33,9 +34,9 @@ private:
   llvm::Expected<std::vector<char>> readBytes(const std::string &name,
                                               import::DType &dtype,
                                               std::vector<int64_t> &shape) {
-    llvm::Expected<std::vector<char>> bytes = ckpt_.read(name);
+    llvm::Expected<std::vector<char>> bytes = ckpt_->read(name);
     if (bytes) {
-      const import::TensorInfo *info = ckpt_.find(name)->info;
+      const import::TensorInfo *info = ckpt_->find(name)->info;
       dtype = info->dtype;
       shape = info->shape;
     }
@@ -56,7 +57,7 @@ private:
       std::optional<float> v =
           import::loadFloatElement(dtype, p + i * import::dtypeSize(dtype));
       if (!v) {
-        return import::makeError(ckpt_.dir(), "tensor '" + name + "'",
+        return import::makeError(dir_, "tensor '" + name + "'",
                                  std::string("expected a float tensor, got ") +
                                      import::dtypeName(dtype));
       }
@@ -73,7 +74,7 @@ private:
       return bytes.takeError();
     }
     if (dtype != import::DType::I32) {
-      return import::makeError(ckpt_.dir(), "tensor '" + name + "'",
+      return import::makeError(dir_, "tensor '" + name + "'",
                                "expected I32 packed data");
     }
     std::vector<int32_t> out(bytes->size() / 4);
@@ -93,7 +94,8 @@ private:
   llvm::Expected<WeightPtr> weight(FlatSymbolRefAttr sym);
 
   ModuleOp module_;
-  import::Checkpoint ckpt_;
+  std::optional<import::Checkpoint> ckpt_; // none: names and shapes only
+  std::string dir_;
   llvm::StringMap<WeightPtr> weights_;
 };
 
@@ -104,7 +106,7 @@ llvm::Expected<WeightPtr> Builder::weight(FlatSymbolRefAttr sym) {
   }
   auto op = SymbolTable::lookupNearestSymbolFrom<fdg::WeightOp>(module_, sym);
   if (!op) {
-    return import::makeError(ckpt_.dir(), sym.getValue().str(),
+    return import::makeError(dir_, sym.getValue().str(),
                              "not an fdgraph.weight");
   }
   auto w = std::make_shared<Weight>();
@@ -122,7 +124,7 @@ llvm::Expected<WeightPtr> Builder::weight(FlatSymbolRefAttr sym) {
   std::optional<fdg::QuantAttr> quant = op.getQuant();
   int64_t n = w->shape.size() >= 2 ? w->shape[w->shape.size() - 2] : 0;
   int64_t k = w->shape.back();
-  for (int64_t e = 0; e < experts; ++e) {
+  for (int64_t e = 0; ckpt_ && e < experts; ++e) {
     std::vector<float> part;
     if (!quant) {
       auto data = readFloats(name("weight", e));
@@ -176,7 +178,7 @@ llvm::Expected<WeightPtr> Builder::weight(FlatSymbolRefAttr sym) {
 llvm::Expected<RefProgram> Builder::run() {
   auto fn = module_.lookupSymbol<func::FuncOp>("forward");
   if (!fn) {
-    return import::makeError(ckpt_.dir(), "forward",
+    return import::makeError(dir_, "forward",
                              "the module has no forward function");
   }
   RefProgram prog;
@@ -289,7 +291,7 @@ llvm::Expected<RefProgram> Builder::run() {
     } else if (isa<fdg::SampleOp>(op)) {
       step.kind = SampleStep{};
     } else {
-      return import::makeError(ckpt_.dir(), op.getName().getStringRef().str(),
+      return import::makeError(dir_, op.getName().getStringRef().str(),
                                "op not supported by the reference executor");
     }
     if (err) {
@@ -304,13 +306,18 @@ llvm::Expected<RefProgram> Builder::run() {
 } // namespace
 
 llvm::Expected<RefProgram> buildRefProgram(ModuleOp module,
-                                           const std::string &checkpointDir) {
-  auto ckpt = import::Checkpoint::open(checkpointDir);
-  if (!ckpt) {
-    return ckpt.takeError();
+                                           const std::string &checkpointDir,
+                                           bool loadData) {
+  std::optional<import::Checkpoint> opened;
+  if (loadData) {
+    auto ckpt = import::Checkpoint::open(checkpointDir);
+    if (!ckpt) {
+      return ckpt.takeError();
+    }
+    opened = std::move(*ckpt);
   }
   try {
-    return Builder(module, std::move(*ckpt)).run();
+    return Builder(module, std::move(opened), checkpointDir).run();
   } catch (const std::exception &e) {
     return import::makeError(checkpointDir, "",
                              std::string("cannot load weights: ") + e.what());

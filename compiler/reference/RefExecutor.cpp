@@ -7,12 +7,12 @@
 
 #include "compiler/reference/RefExecutor.h"
 
-#include "llvm/Support/Parallel.h"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 namespace fd::reference {
 
@@ -40,9 +40,26 @@ void matvec(const float *x, const float *w, int64_t n, int64_t k, float *y) {
   auto body = [&](size_t r) {
     y[r] = static_cast<float>(dot(x, w + static_cast<int64_t>(r) * k, k));
   };
-  // Threads pay off only for matrices of some size.
+  // Threads pay off only for matrices of some size. Rows are split into one
+  // contiguous range per hardware thread; the runtime's CPU backend links
+  // this file, so it uses std::thread rather than LLVM's thread pool.
   if (n * k >= (1 << 16)) {
-    llvm::parallelFor(0, static_cast<size_t>(n), body);
+    const int64_t threads = std::max<int64_t>(
+        1, std::min<int64_t>(std::thread::hardware_concurrency(), n / 8));
+    std::vector<std::thread> pool;
+    for (int64_t t = 1; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (int64_t r = n * t / threads; r < n * (t + 1) / threads; ++r) {
+          body(static_cast<size_t>(r));
+        }
+      });
+    }
+    for (int64_t r = 0; r < n / threads; ++r) {
+      body(static_cast<size_t>(r));
+    }
+    for (std::thread &th : pool) {
+      th.join();
+    }
   } else {
     for (int64_t r = 0; r < n; ++r) {
       body(static_cast<size_t>(r));

@@ -6,19 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
 
 namespace fd::runtime {
 
-fd_error_t parsePlan(const std::string &path, Plan &out) {
-  std::ifstream in(path);
-  if (!in) {
-    return makeError(path + ": cannot open");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+fd_error_t parsePlan(const std::string &text, const std::string &path,
+                     Plan &out) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return makeError(path + ": malformed JSON");
   }
@@ -37,6 +30,9 @@ fd_error_t parsePlan(const std::string &path, Plan &out) {
       pb.offset = b.at("offset").get<uint64_t>();
       if (b.contains("layout")) {
         pb.layout = b.at("layout").get<std::string>();
+      }
+      if (b.contains("weight")) {
+        pb.weight = b.at("weight").get<std::string>();
       }
       out.buffers.push_back(std::move(pb));
     }
@@ -78,6 +74,17 @@ fd_error_t parsePlan(const std::string &path, Plan &out) {
     return makeError(path + ": " + e.what());
   }
   return nullptr;
+}
+
+fd_error_t findBuffer(const Plan &plan, const std::string &name,
+                      size_t &index) {
+  for (size_t i = 0; i < plan.buffers.size(); ++i) {
+    if (plan.buffers[i].name == name) {
+      index = i;
+      return nullptr;
+    }
+  }
+  return makeError("plan.json: no buffer '" + name + "'");
 }
 
 } // namespace fd::runtime

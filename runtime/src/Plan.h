@@ -13,7 +13,8 @@
 namespace fd::runtime {
 
 struct PlanBuffer {
-  std::string name, kind, layout;
+  // layout and weight (the fdgraph weight it holds) for weight buffers.
+  std::string name, kind, layout, weight;
   uint64_t size = 0, offset = 0;
 };
 
@@ -40,8 +41,14 @@ struct Plan {
   std::vector<PlanLaunch> decode;
 };
 
-/// Parses and checks plan.json (format, version, buffer indices in range).
-fd_error_t parsePlan(const std::string &path, Plan &out);
+/// Parses and checks plan.json's text (format, version, buffer indices in
+/// range); `path` names it in errors.
+fd_error_t parsePlan(const std::string &text, const std::string &path,
+                     Plan &out);
+
+/// Index of the buffer named `name`.
+fd_error_t findBuffer(const Plan &plan, const std::string &name,
+                      size_t &index);
 
 } // namespace fd::runtime
 

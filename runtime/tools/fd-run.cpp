@@ -1,127 +1,252 @@
-//===- fd-run.cpp - run a compiled model on the GPU -----------------------===//
+//===- fd-run.cpp - run a compiled model ----------------------------------===//
 //
-// fd-run OUT --prompt-ids 1,2,3 --steps N [--forced-ids ...] [--dump-logits F]
+// The runtime's generic program. compile-model copies it to OUT/<model> and
+// appends the compiled model (plan, reference program, code objects), so
 //
-// Feeds the prompt token by token through the decode step (positions 0..),
-// then N greedy steps; prints the token chosen after each fed token from the
-// last prompt token on (N + 1 ids, like fd-ref) and optionally writes those
-// steps' logits as float32 rows.
+//   OUT/<model> run --prompt-ids 1,2,3 -n 128 [--dump-logits F]
+//
+// runs on its own, with weights.fdw found beside it. Without a model
+// appended it needs --model (OUT/ or another OUT/<model>).
+//
+// The prompt is fed token by token from position 0 (prefill), then n - 1
+// more greedy steps; stdout gets the n generated ids on one line, stderr the
+// device and the prefill / decode timings. --dump-logits writes the n rows of
+// logits that chose them (float32).
 //
 //===----------------------------------------------------------------------===//
 
 #include "fusedecode/engine.h"
 
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
-static int fail(const std::string &msg) {
+namespace {
+
+int fail(const std::string &msg) {
   std::fprintf(stderr, "fd-run: error: %s\n", msg.c_str());
   return 1;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2) {
-    return fail("usage: fd-run OUT --prompt-ids 1,2,3 [--steps N] "
-                "[--dump-logits FILE]");
+/// The executable's own path (where an appended model lives).
+std::string selfPath(const char *argv0) {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = 0;
+    return buf;
   }
-  std::string dir = argv[1], dump;
-  std::vector<int32_t> prompt, forced;
-  int steps = 16, bench = 0;
-  fd_engine_options options{0, 0};
-  for (int i = 2; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--prompt-ids") {
-      for (char *tok = std::strtok(argv[i + 1], ","); tok;
-           tok = std::strtok(nullptr, ",")) {
-        prompt.push_back(static_cast<int32_t>(std::atoi(tok)));
-      }
-    } else if (flag == "--forced-ids") {
-      // Teacher forcing: feed these ids instead of the chosen ones.
-      for (char *tok = std::strtok(argv[i + 1], ","); tok;
-           tok = std::strtok(nullptr, ",")) {
-        forced.push_back(static_cast<int32_t>(std::atoi(tok)));
-      }
-    } else if (flag == "--random-weights") {
-      // Seed: fill the weights randomly instead of reading weights.fdw.
-      options.random_weights = 1;
-      options.seed = std::strtoull(argv[i + 1], nullptr, 10);
-    } else if (flag == "--bench") {
-      bench = std::atoi(argv[i + 1]);
-    } else if (flag == "--steps") {
-      steps = std::atoi(argv[i + 1]);
-    } else if (flag == "--dump-logits") {
-      dump = argv[i + 1];
-    } else {
-      return fail("unknown option " + flag);
+  return argv0;
+}
+
+bool parseIds(const std::string &text, std::vector<int32_t> &out) {
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t comma = text.find(',', at);
+    std::string part = text.substr(at, comma == std::string::npos
+                                           ? std::string::npos
+                                           : comma - at);
+    char *end = nullptr;
+    long v = std::strtol(part.c_str(), &end, 10);
+    if (part.empty() || *end != 0 || v < 0 || v > INT32_MAX) {
+      return false;
     }
+    out.push_back(static_cast<int32_t>(v));
+    if (comma == std::string::npos) {
+      break;
+    }
+    at = comma + 1;
   }
-  if (prompt.empty() || steps < 0) {
-    return fail("--prompt-ids must name at least one token and --steps be "
-                "non-negative");
+  return !out.empty();
+}
+
+void showProgress(uint64_t done, uint64_t total, void *) {
+  static int last = -1;
+  int pct = total ? static_cast<int>(100 * done / total) : 100;
+  if (pct == last) {
+    return;
   }
-  if (!forced.empty() && static_cast<int>(forced.size()) < steps) {
+  last = pct;
+  std::fprintf(stderr, "\rloading weights [%-40s] %3d%% %.2f GiB",
+               std::string(static_cast<size_t>(pct * 40 / 100), '#').c_str(),
+               pct, done / 1073741824.0);
+  if (done >= total) {
+    std::fprintf(stderr, "\n");
+  }
+}
+
+struct RunOptions {
+  std::string model, weights, device = "auto", prompt, forced, dump;
+  int tokens = 16;
+  uint64_t randomSeed = 0;
+  bool random = false, quiet = false;
+};
+
+int run(const RunOptions &o) {
+  std::vector<int32_t> prompt, forced;
+  if (!parseIds(o.prompt, prompt)) {
+    return fail("--prompt-ids: expected comma-separated token ids, got '" +
+                o.prompt + "'");
+  }
+  if (!o.forced.empty() && !parseIds(o.forced, forced)) {
+    return fail("--forced-ids: expected comma-separated token ids, got '" +
+                o.forced + "'");
+  }
+  if (o.tokens < 1) {
+    return fail("-n must be at least 1");
+  }
+  if (!forced.empty() && static_cast<int>(forced.size()) < o.tokens - 1) {
     return fail("--forced-ids gives " + std::to_string(forced.size()) +
-                " ids for " + std::to_string(steps) + " steps");
+                " ids for " + std::to_string(o.tokens - 1) + " fed tokens");
+  }
+  fd_engine_options options{};
+  options.device = o.device == "gpu"   ? FD_DEVICE_GPU
+                   : o.device == "cpu" ? FD_DEVICE_CPU
+                                       : FD_DEVICE_AUTO;
+  options.weights_path = o.weights.empty() ? nullptr : o.weights.c_str();
+  options.random_weights = o.random;
+  options.seed = o.randomSeed;
+  if (!o.quiet && ::isatty(2)) {
+    options.progress = showProgress;
   }
   fd_engine *engine = nullptr;
-  if (fd_error_t e = fd_engine_open_gpu(dir.c_str(), &options, &engine)) {
+  if (fd_error_t e = fd_engine_open(o.model.c_str(), &options, &engine)) {
     std::string msg = fd_error_message(e);
     fd_error_free(e);
     return fail(msg);
   }
+  if (!o.quiet) {
+    std::fprintf(stderr, "device: %s\n", fd_engine_device_name(engine));
+  }
+  const int64_t context = fd_engine_max_context(engine);
+  if (static_cast<int64_t>(prompt.size()) + o.tokens - 1 > context) {
+    fd_engine_close(engine);
+    return fail("prompt (" + std::to_string(prompt.size()) + ") + " +
+                std::to_string(o.tokens) +
+                " tokens exceed the compiled context (--max-context " +
+                std::to_string(context) + ")");
+  }
   std::vector<float> logits(static_cast<size_t>(fd_engine_vocab_size(engine)));
-  std::FILE *out = dump.empty() ? nullptr : std::fopen(dump.c_str(), "wb");
-  int32_t position = 0, next = 0;
-  std::vector<int32_t> fed(prompt);
+  std::FILE *dump = nullptr;
+  if (!o.dump.empty() && !(dump = std::fopen(o.dump.c_str(), "wb"))) {
+    fd_engine_close(engine);
+    return fail(o.dump + ": cannot write");
+  }
+  using Clock = std::chrono::steady_clock;
   int rc = 0;
-  for (size_t i = 0; i < fed.size() && rc == 0; ++i) {
-    bool record = i + 1 >= prompt.size();
-    if (fd_error_t e =
-            fd_engine_step(engine, fed[i], position++,
-                           record ? logits.data() : nullptr, &next)) {
+  int32_t position = 0, next = 0;
+  auto step = [&](int32_t token, bool record) {
+    if (fd_error_t e = fd_engine_step(engine, token, position++,
+                                      record ? logits.data() : nullptr,
+                                      &next)) {
       rc = fail(fd_error_message(e));
       fd_error_free(e);
-      break;
+      return false;
     }
-    if (record) {
-      std::printf("%s%d", i + 1 == prompt.size() ? "" : " ", next);
-      if (out) {
-        std::fwrite(logits.data(), 4, logits.size(), out);
-      }
-      const int generated = static_cast<int>(fed.size() - prompt.size());
-      if (generated < steps) {
-        fed.push_back(forced.empty() ? next
-                                     : forced[static_cast<size_t>(generated)]);
-      }
+    if (record && dump &&
+        std::fwrite(logits.data(), 4, logits.size(), dump) != logits.size()) {
+      rc = fail(o.dump + ": write failed");
+      return false;
+    }
+    return true;
+  };
+  const bool record = dump != nullptr;
+  auto start = Clock::now();
+  bool ok = true;
+  for (size_t i = 0; ok && i < prompt.size(); ++i) {
+    ok = step(prompt[i], record && i + 1 == prompt.size());
+  }
+  auto prefilled = Clock::now();
+  if (ok) {
+    std::printf("%d", next);
+    std::fflush(stdout);
+  }
+  for (int t = 1; ok && t < o.tokens; ++t) {
+    ok = step(forced.empty() ? next : forced[static_cast<size_t>(t - 1)],
+              record);
+    if (ok) {
+      // Streamed: each id as soon as it exists.
+      std::printf(" %d", next);
+      std::fflush(stdout);
     }
   }
+  auto done = Clock::now();
   std::printf("\n");
-  if (out) {
-    std::fclose(out);
+  if (dump) {
+    std::fclose(dump);
   }
-  if (rc == 0 && bench > 0) {
-    // Decode timing: `bench` more greedy steps after the ones above, each a
-    // graph replay plus the token's round trip, timed end to end.
-    auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < bench && rc == 0; ++i) {
-      if (fd_error_t e =
-              fd_engine_step(engine, next, position++, nullptr, &next)) {
-        rc = fail(fd_error_message(e));
-        fd_error_free(e);
-      }
-    }
-    double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    if (rc == 0) {
-      std::printf("decode: %d steps, %.3f ms/token, %.1f tok/s\n", bench,
-                  1e3 * s / bench, bench / s);
+  if (ok && !o.quiet) {
+    double p = std::chrono::duration<double>(prefilled - start).count();
+    double d = std::chrono::duration<double>(done - prefilled).count();
+    std::fprintf(stderr,
+                 "prefill: %zu tokens in %.1f ms (%.1f tok/s, token by token)\n",
+                 prompt.size(), 1e3 * p, prompt.size() / p);
+    if (o.tokens > 1) {
+      std::fprintf(stderr,
+                   "decode: %d tokens in %.1f ms, %.3f ms/token, %.1f tok/s\n",
+                   o.tokens - 1, 1e3 * d, 1e3 * d / (o.tokens - 1),
+                   (o.tokens - 1) / d);
     }
   }
   fd_engine_close(engine);
   return rc;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const std::string self = selfPath(argv[0]);
+  const bool embedded = fd_model_embedded(self.c_str());
+  CLI::App app{embedded ? "A fusedecode compiled model: fused batch-1 decode "
+                          "on the GPU (CUDA sm_90 / HIP gfx1151), or the "
+                          "float32 reference on the CPU."
+                        : "fd-run: runs a model compiled by compile-model "
+                          "(its output directory or executable)."};
+  app.require_subcommand(1);
+  RunOptions o;
+  o.model = embedded ? self : "";
+  CLI::App *runCmd =
+      app.add_subcommand("run", "Prefill a prompt and generate greedily");
+  auto *modelOpt = runCmd->add_option(
+      "--model", o.model,
+      "Compiled model: OUT/ or OUT/<model> (default: this executable)");
+  if (!embedded) {
+    modelOpt->required();
+  }
+  runCmd->add_option("--prompt-ids", o.prompt, "Prompt token ids: 1,2,3")
+      ->required();
+  runCmd->add_option("-n,--tokens", o.tokens, "Tokens to generate")
+      ->capture_default_str();
+  runCmd->add_option("--device", o.device, "auto, gpu or cpu")
+      ->check(CLI::IsMember({"auto", "gpu", "cpu"}))
+      ->capture_default_str();
+  runCmd->add_option("--weights", o.weights,
+                     "Weights file (default: weights.fdw beside the model)");
+  runCmd->add_option("--forced-ids", o.forced,
+                     "Teacher forcing: feed these ids instead of the "
+                     "generated ones");
+  runCmd->add_option("--dump-logits", o.dump,
+                     "Write the logits of every generated token (float32)");
+  runCmd
+      ->add_option("--random-weights", o.randomSeed,
+                   "GPU: random weights from this seed instead of a "
+                   "weights file (timing without a checkpoint)")
+      ->each([&o](const std::string &) { o.random = true; });
+  runCmd->add_flag("-q,--quiet", o.quiet, "No device line or timings");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    // One line, like every other error.
+    return fail(e.what());
+  }
+  return run(o);
 }

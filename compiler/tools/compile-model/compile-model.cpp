@@ -1,19 +1,24 @@
 //===- compile-model.cpp - the fusedecode compiler driver -----------------===//
 //
-// compile-model CHECKPOINT --target sm_90,gfx1151 --skip-weights -o OUT
+// compile-model CHECKPOINT --target sm_90,gfx1151 [--skip-weights] -o OUT
 // compile-model CHECKPOINT --emit={fdgraph,fdkernel} [-o FILE]
 //
 // Imports a Hugging Face checkpoint directory, lowers its decode step to
-// kernel launches, generates kernels.hip and compiles it per target, or
+// kernel launches, generates kernels.hip and compiles it per target, packs
+// the weights and writes the model executable OUT/<model> (the runtime's
+// fd-run with plan, reference program and code objects appended), or
 // prints one stage. Errors are one line on stderr and exit status 1.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/codegen/DeviceCompiler.h"
 #include "compiler/codegen/KernelSource.h"
+#include "compiler/codegen/ModelExecutable.h"
 #include "compiler/codegen/PackWeights.h"
 #include "compiler/codegen/PlanWriter.h"
 #include "compiler/import/Importer.h"
+#include "compiler/reference/RefBuilder.h"
+#include "compiler/reference/RefProgramJson.h"
 #include "compiler/transforms/Passes.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
@@ -74,6 +79,16 @@ cl::opt<bool> printLocations(
     cl::desc(
         "Print each op's location: the config field or tensor it came from"),
     cl::init(false), cl::cat(category));
+cl::opt<std::string> modelName(
+    "name",
+    cl::desc("Name of the model executable OUT/<name> (default: the "
+             "checkpoint directory's name)"),
+    cl::cat(category));
+cl::opt<std::string> runtimeProgram(
+    "runtime",
+    cl::desc("The runtime program the executable is made from (default: "
+             "fd-run beside compile-model)"),
+    cl::cat(category));
 cl::opt<std::string> outputFile(
     "o",
     cl::desc("Output directory (compile) or file with --emit ('-' for stdout)"),
@@ -113,9 +128,30 @@ double occupancy(fd::codegen::GpuTarget t,
   return static_cast<double>(blocks * warpsPerBlock) / 64.0;
 }
 
+/// The executable's file name: --name, or the checkpoint directory's name
+/// with anything but [A-Za-z0-9._-] replaced by '-'.
+std::string executableName() {
+  std::string name = modelName;
+  if (name.empty()) {
+    StringRef dir = StringRef(checkpointDir).rtrim('/');
+    name = sys::path::filename(dir).str();
+    for (char &c : name) {
+      if (!isAlnum(c) && c != '.' && c != '_' && c != '-') {
+        c = '-';
+      }
+    }
+    if (name.empty() || name == "." || name == "..") {
+      name = "model";
+    }
+  }
+  return name;
+}
+
 /// compile-model CKPT --target T[,T] -o OUT: kernels.hip, one device binary
-/// per target, plan.mlir and report.json.
-int compileToDirectory(mlir::ModuleOp module) {
+/// per target, plan.mlir, plan.json, reference.json, weights.fdw,
+/// report.json and the executable.
+int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
+                       const std::string &program) {
   if (outputFile == "-") {
     return fail(
         "-o OUT (the output directory) is required unless --emit is given");
@@ -131,6 +167,16 @@ int compileToDirectory(mlir::ModuleOp module) {
                   "' (known: gfx1151, gfx1100, sm_90)");
     }
     gpuTargets.push_back(*g);
+  }
+  const std::string exeName = executableName();
+  for (StringRef taken : {"kernels.hip", "plan.mlir", "plan.json",
+                          "reference.json", "report.json", "weights.fdw"}) {
+    if (exeName == taken || StringRef(exeName).starts_with("kernels.") ||
+        StringRef(exeName).starts_with("build-")) {
+      return fail("--name '" + exeName + "' would overwrite " +
+                  (exeName == taken ? taken.str() : "a compiler output") +
+                  "; choose another name");
+    }
   }
   if (std::error_code ec = sys::fs::create_directories(outputFile)) {
     return fail(outputFile + ": " + ec.message());
@@ -164,6 +210,8 @@ int compileToDirectory(mlir::ModuleOp module) {
     }
   }
 
+  std::vector<std::pair<std::string, std::string>> bundled{
+      {"reference.json", refJson}};
   json::Array kernels, compilers;
   std::map<std::string, std::vector<std::string>> symbolsByTarget;
   std::vector<fd::fdkernel::LaunchOp> launches;
@@ -194,11 +242,12 @@ int compileToDirectory(mlir::ModuleOp module) {
     sys::path::append(binPath,
                       std::string("kernels.") + fd::codegen::targetName(t) +
                           (fd::codegen::isAmd(t) ? ".hsaco" : ".cubin"));
-    if (!writeFile(binPath,
-                   StringRef(reinterpret_cast<const char *>(bin->image.data()),
-                             bin->image.size()))) {
+    std::string image(reinterpret_cast<const char *>(bin->image.data()),
+                      bin->image.size());
+    if (!writeFile(binPath, image)) {
       return fail(binPath + ": cannot write");
     }
+    bundled.emplace_back(sys::path::filename(binPath).str(), std::move(image));
     for (size_t i = 0; i < launches.size(); ++i) {
       fd::fdkernel::LaunchOp l = launches[i];
       const fd::codegen::KernelInstance &inst =
@@ -277,10 +326,23 @@ int compileToDirectory(mlir::ModuleOp module) {
   if (!writeFile(planJsonPath, *planJson)) {
     return fail(planJsonPath + ": cannot write");
   }
+  SmallString<128> refPath(outputFile);
+  sys::path::append(refPath, "reference.json");
+  if (!writeFile(refPath, refJson)) {
+    return fail(refPath + ": cannot write");
+  }
   SmallString<128> reportPath(outputFile);
   sys::path::append(reportPath, "report.json");
   if (!writeFile(reportPath, text)) {
     return fail(reportPath + ": cannot write");
+  }
+  bundled.insert(bundled.begin(), {"plan.json", *planJson});
+  SmallString<128> exePath(outputFile);
+  sys::path::append(exePath, exeName);
+  std::string err = fd::codegen::writeModelExecutable(
+      program, std::string(exePath), bundled);
+  if (!err.empty()) {
+    return fail(err);
   }
   return 0;
 }
@@ -297,9 +359,11 @@ int main(int argc, char **argv) {
       "or\n"
       "Qwen3-MoE, lowers one decode step to kernel launches and writes\n"
       "OUT/kernels.hip, OUT/kernels.<target>.{hsaco,cubin}, OUT/plan.mlir,\n"
-      "OUT/plan.json (the launch plan for the runtime),\n"
-      "OUT/weights.fdw (unless --skip-weights) and OUT/report.json (the\n"
-      "executable is not written yet), or prints the stage --emit names.\n");
+      "OUT/plan.json (the launch plan for the runtime), OUT/reference.json\n"
+      "(the program for the CPU backend), OUT/weights.fdw (unless\n"
+      "--skip-weights), OUT/report.json and the executable OUT/<name>:\n"
+      "  OUT/<name> run --prompt-ids 1,2,3 -n 128\n"
+      "or prints the stage --emit names.\n");
 
   mlir::DialectRegistry registry;
   fd::import::registerImportDialects(registry);
@@ -310,6 +374,26 @@ int main(int argc, char **argv) {
   auto module = fd::import::importCheckpoint(context, checkpointDir);
   if (!module) {
     return fail(toString(module.takeError()));
+  }
+
+  // The CPU backend's program: the graph before lowering, weights by name
+  // and shape only (the runtime reads their data from weights.fdw).
+  std::string refJson, program;
+  if (emit == EmitKind::None) {
+    auto ref = fd::reference::buildRefProgram(**module, checkpointDir,
+                                              /*loadData=*/false);
+    if (!ref) {
+      return fail(toString(ref.takeError()));
+    }
+    refJson = fd::reference::refProgramToJson(*ref);
+    program = runtimeProgram;
+    if (program.empty()) {
+      SmallString<256> self(
+          sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&fail)));
+      sys::path::remove_filename(self);
+      sys::path::append(self, "fd-run");
+      program = std::string(self);
+    }
   }
 
   if (emit != EmitKind::FDGraph) {
@@ -335,7 +419,7 @@ int main(int argc, char **argv) {
   }
 
   if (emit == EmitKind::None) {
-    return compileToDirectory(**module);
+    return compileToDirectory(**module, refJson, program);
   }
 
   std::error_code ec;

@@ -1,0 +1,397 @@
+//===- GpuBackend.cpp - running plan.json on a GPU ------------------------===//
+//
+// The plan's code object for this device is loaded, the arena gets one
+// allocation and every weight, state and KV buffer its own; each launch's
+// argument block is prepared once and the whole decode step captured into
+// one graph. A step writes token, position and step counter to device
+// memory, replays the graph and reads the token (and optionally the
+// logits) back. The driver (CUDA or HIP) is behind GpuDriver.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Backend.h"
+#include "GpuDriver.h"
+#include "Status.h"
+
+#include "fusedecode/weights.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+
+namespace fd::runtime {
+
+namespace {
+
+/// Weights of the right range for timing without a checkpoint: 4-bit codes
+/// uniform, scales ~ 1/(4.6 sqrt(2048)) so (q - 8) s has the 1/sqrt(K) of a
+/// trained layer, bf16 values ~ U(-0.04, 0.04), float parameters in [0.5, 1.5].
+fd_error_t fillRandom(GpuDriver &gpu, const PlanBuffer &b, uint64_t address,
+                      size_t index, uint64_t seed) {
+  uint64_t s = seed ^ (0x9E3779B97F4A7C15ull * (index + 1));
+  auto next = [&s] {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  auto unit = [&next] {
+    return static_cast<float>(next() >> 40) / 16777216.0f;
+  };
+  constexpr size_t kChunk = size_t(64) << 20;
+  std::vector<uint8_t> host;
+  for (size_t done = 0; done < b.size; done += kChunk) {
+    size_t n = std::min(kChunk, static_cast<size_t>(b.size - done));
+    host.resize(n);
+    if (b.layout == "w4.qweight") {
+      for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t v = next();
+        std::memcpy(&host[i], &v, 8);
+      }
+    } else if (b.layout == "w4.zeros") {
+      std::memset(host.data(), 8, n);
+    } else if (b.layout == "w4.scales") {
+      for (size_t i = 0; i + 2 <= n; i += 2) {
+        _Float16 h = static_cast<_Float16>((0.8f + 0.4f * unit()) * 0.0048f);
+        std::memcpy(&host[i], &h, 2);
+      }
+    } else if (b.layout == "f32") {
+      for (size_t i = 0; i + 4 <= n; i += 4) {
+        float f = 0.5f + unit();
+        std::memcpy(&host[i], &f, 4);
+      }
+    } else { // bf16
+      for (size_t i = 0; i + 2 <= n; i += 2) {
+        float f = 0.08f * (unit() - 0.5f);
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        uint16_t h = static_cast<uint16_t>(bits >> 16);
+        std::memcpy(&host[i], &h, 2);
+      }
+    }
+    if (fd_error_t err = gpu.copyToDevice(address + done, host.data(), n)) {
+      return err;
+    }
+  }
+  return nullptr;
+}
+
+std::string gib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
+  return buf;
+}
+
+class GpuBackend final : public Backend {
+public:
+  GpuBackend(const Plan &plan, std::unique_ptr<GpuDriver> gpu)
+      : plan_(plan), gpu_(std::move(gpu)) {}
+
+  fd_error_t open(const BackendInput &in, bool &unavailable);
+
+  fd_error_t step(int32_t token, int32_t position, float *logits,
+                  int32_t *nextToken) override {
+    hostToken_ = token;
+    hostPosition_ = position;
+    hostStep_ = stepCounter_++;
+    GpuDriver &g = *gpu_;
+    if (fd_error_t e = g.copyToDeviceAsync(address_[token_], &hostToken_, 4)) {
+      return e;
+    }
+    if (fd_error_t e =
+            g.copyToDeviceAsync(address_[position_], &hostPosition_, 4)) {
+      return e;
+    }
+    if (fd_error_t e = g.copyToDeviceAsync(address_[step_], &hostStep_, 4)) {
+      return e;
+    }
+    if (fd_error_t e = g.replay()) {
+      return e;
+    }
+    if (fd_error_t e = g.copyToHostAsync(nextToken, address_[next_], 4)) {
+      return e;
+    }
+    if (logits) {
+      if (fd_error_t e = g.copyToHostAsync(logits, address_[logits_],
+                                           static_cast<size_t>(vocab_) * 4)) {
+        return e;
+      }
+    }
+    return g.synchronize();
+  }
+
+  fd_error_t reset() override {
+    for (size_t i = 0; i < plan_.buffers.size(); ++i) {
+      const PlanBuffer &b = plan_.buffers[i];
+      if (b.kind == "state" || b.kind == "kv_cache") {
+        if (fd_error_t e = gpu_->zero(address_[i], b.size)) {
+          return e;
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  std::string description() const override {
+    return "gpu: " + gpu_->deviceName() + " (" + target_ + ", " +
+           gpu_->api() + ", " + std::to_string(launches_.size()) +
+           " launches in one graph)";
+  }
+
+private:
+  fd_error_t loadCode(const Bundle &bundle, bool &unavailable);
+  fd_error_t uploadWeights(const BackendInput &in);
+
+  const Plan &plan_;
+  std::unique_ptr<GpuDriver> gpu_;
+  std::string target_;
+  std::vector<uint64_t> address_; // per plan buffer
+  struct Launch {
+    void *fn = nullptr;
+    const PlanLaunch *plan = nullptr;
+    std::deque<uint64_t> storage; // stable addresses for argument values
+    std::vector<void *> params;
+  };
+  std::deque<Launch> launches_;
+  size_t token_ = 0, position_ = 0, step_ = 0, next_ = 0, logits_ = 0;
+  int64_t vocab_ = 0;
+  int32_t stepCounter_ = 0;
+  // Host copies the asynchronous copies read after the calls return.
+  int32_t hostToken_ = 0, hostPosition_ = 0, hostStep_ = 0;
+};
+
+fd_error_t GpuBackend::loadCode(const Bundle &bundle, bool &unavailable) {
+  // The device's own target first (CUDA names it); HIP tries each AMD code
+  // object until the runtime accepts one.
+  std::vector<std::string> candidates;
+  std::string compiled;
+  for (const auto &[name, bytes] : bundle.files) {
+    if (name.rfind("kernels.", 0) != 0) {
+      continue;
+    }
+    std::string target = name.substr(8, name.find('.', 8) - 8);
+    compiled += (compiled.empty() ? "" : ", ") + target;
+    if (gpu_->ownsTarget(target) &&
+        (gpu_->deviceTarget().empty() || gpu_->deviceTarget() == target)) {
+      candidates.push_back(target);
+    }
+  }
+  for (const std::string &target : candidates) {
+    const std::string &image =
+        *bundle.find("kernels." + target +
+                     (target.rfind("gfx", 0) == 0 ? ".hsaco" : ".cubin"));
+    bool wrongTarget = false;
+    fd_error_t err = gpu_->loadModule(image, wrongTarget);
+    if (!err) {
+      target_ = target;
+      return nullptr;
+    }
+    if (!wrongTarget) {
+      return err;
+    }
+    fd_error_free(err);
+  }
+  unavailable = true;
+  std::string device = gpu_->deviceTarget().empty()
+                           ? gpu_->deviceName()
+                           : gpu_->deviceTarget();
+  return makeError(bundle.origin + ": no kernels for this " + gpu_->api() +
+                   " device (" + device + "); compiled for: " +
+                   (compiled.empty() ? "no GPU target" : compiled));
+}
+
+fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
+  Progress progress{in.options};
+  for (const PlanBuffer &b : plan_.buffers) {
+    progress.total += b.kind == "weight" ? b.size : 0;
+  }
+  if (in.options.random_weights) {
+    for (size_t i = 0; i < plan_.buffers.size(); ++i) {
+      const PlanBuffer &b = plan_.buffers[i];
+      if (b.kind == "weight") {
+        if (fd_error_t e =
+                fillRandom(*gpu_, b, address_[i], i, in.options.seed)) {
+          return e;
+        }
+        progress.advance(b.size);
+      }
+    }
+    return nullptr;
+  }
+  fd_weights *w = nullptr;
+  if (fd_error_t e =
+          fd_weights_open(in.weightsPath.c_str(), plan_.hash, &w)) {
+    return e;
+  }
+  std::vector<char> host;
+  fd_error_t err = nullptr;
+  for (size_t i = 0; i < plan_.buffers.size() && !err; ++i) {
+    const PlanBuffer &b = plan_.buffers[i];
+    if (b.kind != "weight") {
+      continue;
+    }
+    // Every weight buffer is the tensor of the same name.
+    int64_t t = fd_weights_find(w, b.name.c_str());
+    if (t < 0 || fd_weights_entry(w, t)->bytes != b.size) {
+      err = makeError(in.weightsPath + ": tensor '" + b.name +
+                      "' missing or of the wrong size");
+      break;
+    }
+    host.resize(b.size);
+    err = fd_weights_read(w, t, host.data());
+    if (!err) {
+      err = gpu_->copyToDevice(address_[i], host.data(), b.size);
+    }
+    progress.advance(b.size);
+  }
+  fd_weights_close(w);
+  return err;
+}
+
+fd_error_t GpuBackend::open(const BackendInput &in, bool &unavailable) {
+  if (fd_error_t e = gpu_->open(unavailable)) {
+    return e;
+  }
+  if (fd_error_t e = loadCode(in.bundle, unavailable)) {
+    return e;
+  }
+  // Refuse early, with numbers, rather than fail in the middle of uploads.
+  uint64_t needed = plan_.arenaBytes, freeBytes = 0, totalBytes = 0;
+  for (const PlanBuffer &b : plan_.buffers) {
+    needed += b.kind == "arena" ? 0 : b.size;
+  }
+  if (fd_error_t e = gpu_->memoryInfo(freeBytes, totalBytes)) {
+    return e;
+  }
+  if (needed > freeBytes) {
+    return makeError(in.bundle.origin + ": the model needs " + gib(needed) +
+                     " of GPU memory, " + gib(freeBytes) + " of " +
+                     gib(totalBytes) + " is free on " + gpu_->deviceName());
+  }
+  uint64_t arena = 0;
+  if (plan_.arenaBytes) {
+    if (fd_error_t e = gpu_->alloc(arena, plan_.arenaBytes)) {
+      return e;
+    }
+  }
+  for (const PlanBuffer &b : plan_.buffers) {
+    if (b.kind == "arena") {
+      address_.push_back(arena + b.offset);
+      continue;
+    }
+    uint64_t p = 0;
+    if (fd_error_t e = gpu_->alloc(p, b.size)) {
+      return e;
+    }
+    address_.push_back(p);
+    // State and KV start at zero (the empty history).
+    if (fd_error_t e = gpu_->zero(p, b.size)) {
+      return e;
+    }
+  }
+  if (fd_error_t e = uploadWeights(in)) {
+    return e;
+  }
+  vocab_ = in.vocab;
+  for (const PlanLaunch &l : plan_.decode) {
+    if (l.templateName == "sample_token" && l.args[0].kind == PlanArg::Buffer) {
+      logits_ = l.args[0].buffer;
+    }
+  }
+  std::pair<const char *, size_t *> io[] = {{"io.token", &token_},
+                                            {"io.position", &position_},
+                                            {"io.step", &step_},
+                                            {"io.next_token", &next_}};
+  for (auto &[name, slot] : io) {
+    if (fd_error_t e = findBuffer(plan_, name, *slot)) {
+      return e;
+    }
+  }
+
+  for (const PlanLaunch &pl : plan_.decode) {
+    auto it = pl.kernel.find(target_);
+    if (it == pl.kernel.end()) {
+      return makeError("plan.json: launch of " + pl.templateName + " has no " +
+                       target_ + " kernel");
+    }
+    Launch &l = launches_.emplace_back();
+    l.plan = &pl;
+    if (fd_error_t e = gpu_->function(it->second, l.fn)) {
+      return e;
+    }
+    for (const PlanArg &a : pl.args) {
+      uint64_t &slot = l.storage.emplace_back(0);
+      switch (a.kind) {
+      case PlanArg::Buffer:
+        slot = address_[a.buffer];
+        break;
+      case PlanArg::Null:
+        slot = 0;
+        break;
+      case PlanArg::I32:
+        std::memcpy(&slot, &a.i32, 4);
+        break;
+      case PlanArg::F32:
+        std::memcpy(&slot, &a.f32, 4);
+        break;
+      case PlanArg::U64:
+        slot = a.u64;
+        break;
+      }
+      l.params.push_back(&slot);
+    }
+  }
+
+  // Capture the whole step once; every token replays it.
+  if (fd_error_t e = gpu_->beginCapture()) {
+    return e;
+  }
+  for (Launch &l : launches_) {
+    if (fd_error_t e = gpu_->launch(l.fn, l.plan->grid, l.plan->block,
+                                    l.params.data(), l.plan->templateName)) {
+      return e;
+    }
+  }
+  return gpu_->endCapture();
+}
+
+} // namespace
+
+fd_error_t openGpuBackend(const BackendInput &in, bool &unavailable,
+                          std::unique_ptr<Backend> &out) {
+  // The vendor whose code objects the bundle carries; CUDA first when both.
+  std::string why;
+  for (auto make : {makeCudaDriver, makeHipDriver}) {
+    std::unique_ptr<GpuDriver> driver = make();
+    bool has = false;
+    for (const auto &[name, bytes] : in.bundle.files) {
+      if (name.rfind("kernels.", 0) == 0 &&
+          driver->ownsTarget(name.substr(8))) {
+        has = true;
+      }
+    }
+    if (!has) {
+      continue;
+    }
+    auto backend = std::make_unique<GpuBackend>(in.plan, std::move(driver));
+    bool none = false;
+    fd_error_t err = backend->open(in, none);
+    if (!err) {
+      out = std::move(backend);
+      unavailable = false;
+      return nullptr;
+    }
+    if (!none) {
+      unavailable = false;
+      return err;
+    }
+    why += (why.empty() ? "" : "; ") + std::string(fd_error_message(err));
+    fd_error_free(err);
+  }
+  unavailable = true;
+  return makeError(why.empty() ? in.bundle.origin +
+                                     ": compiled for no GPU target (--target)"
+                               : why);
+}
+
+} // namespace fd::runtime
