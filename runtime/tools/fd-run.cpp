@@ -9,9 +9,10 @@
 // appended it needs --model (OUT/ or another OUT/<model>).
 //
 // The prompt is fed token by token from position 0 (prefill), then n - 1
-// more greedy steps; stdout gets the n generated ids on one line, stderr the
-// device and the prefill / decode timings. --dump-logits writes the n rows of
-// logits that chose them (float32).
+// more greedy steps; stdout gets the n generated ids on one line (streamed),
+// stderr the device and the prefill / decode timings. --dump-logits writes
+// the n rows of logits that chose them (float32). --repeat N does it all N
+// times in one process (one line each; timings and dump of the last run).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,9 +49,8 @@ bool parseIds(const std::string &text, std::vector<int32_t> &out) {
   size_t at = 0;
   while (at < text.size()) {
     size_t comma = text.find(',', at);
-    std::string part = text.substr(at, comma == std::string::npos
-                                           ? std::string::npos
-                                           : comma - at);
+    std::string part = text.substr(
+        at, comma == std::string::npos ? std::string::npos : comma - at);
     char *end = nullptr;
     long v = std::strtol(part.c_str(), &end, 10);
     if (part.empty() || *end != 0 || v < 0 || v > INT32_MAX) {
@@ -82,7 +82,7 @@ void showProgress(uint64_t done, uint64_t total, void *) {
 
 struct RunOptions {
   std::string model, weights, device = "auto", prompt, forced, dump;
-  int tokens = 16;
+  int tokens = 16, repeat = 1;
   uint64_t randomSeed = 0;
   bool random = false, quiet = false;
 };
@@ -140,58 +140,63 @@ int run(const RunOptions &o) {
   using Clock = std::chrono::steady_clock;
   int rc = 0;
   int32_t position = 0, next = 0;
-  auto step = [&](int32_t token, bool record) {
-    if (fd_error_t e = fd_engine_step(engine, token, position++,
-                                      record ? logits.data() : nullptr,
-                                      &next)) {
-      rc = fail(fd_error_message(e));
-      fd_error_free(e);
-      return false;
+  for (int pass = 0; pass < o.repeat && rc == 0; ++pass) {
+    position = 0; // a new sequence: the engine clears the state
+    const bool last = pass + 1 == o.repeat;
+    auto step = [&](int32_t token, bool record) {
+      if (fd_error_t e =
+              fd_engine_step(engine, token, position++,
+                             record ? logits.data() : nullptr, &next)) {
+        rc = fail(fd_error_message(e));
+        fd_error_free(e);
+        return false;
+      }
+      if (record && dump &&
+          std::fwrite(logits.data(), 4, logits.size(), dump) != logits.size()) {
+        rc = fail(o.dump + ": write failed");
+        return false;
+      }
+      return true;
+    };
+    const bool record = dump != nullptr && last;
+    auto start = Clock::now();
+    bool ok = true;
+    for (size_t i = 0; ok && i < prompt.size(); ++i) {
+      ok = step(prompt[i], record && i + 1 == prompt.size());
     }
-    if (record && dump &&
-        std::fwrite(logits.data(), 4, logits.size(), dump) != logits.size()) {
-      rc = fail(o.dump + ": write failed");
-      return false;
-    }
-    return true;
-  };
-  const bool record = dump != nullptr;
-  auto start = Clock::now();
-  bool ok = true;
-  for (size_t i = 0; ok && i < prompt.size(); ++i) {
-    ok = step(prompt[i], record && i + 1 == prompt.size());
-  }
-  auto prefilled = Clock::now();
-  if (ok) {
-    std::printf("%d", next);
-    std::fflush(stdout);
-  }
-  for (int t = 1; ok && t < o.tokens; ++t) {
-    ok = step(forced.empty() ? next : forced[static_cast<size_t>(t - 1)],
-              record);
+    auto prefilled = Clock::now();
     if (ok) {
-      // Streamed: each id as soon as it exists.
-      std::printf(" %d", next);
+      std::printf("%d", next);
       std::fflush(stdout);
     }
+    for (int t = 1; ok && t < o.tokens; ++t) {
+      ok = step(forced.empty() ? next : forced[static_cast<size_t>(t - 1)],
+                record);
+      if (ok) {
+        // Streamed: each id as soon as it exists.
+        std::printf(" %d", next);
+        std::fflush(stdout);
+      }
+    }
+    auto done = Clock::now();
+    std::printf("\n");
+    if (ok && !o.quiet && last) {
+      double p = std::chrono::duration<double>(prefilled - start).count();
+      double d = std::chrono::duration<double>(done - prefilled).count();
+      std::fprintf(
+          stderr,
+          "prefill: %zu tokens in %.1f ms (%.1f tok/s, token by token)\n",
+          prompt.size(), 1e3 * p, prompt.size() / p);
+      if (o.tokens > 1) {
+        std::fprintf(
+            stderr, "decode: %d tokens in %.1f ms, %.3f ms/token, %.1f tok/s\n",
+            o.tokens - 1, 1e3 * d, 1e3 * d / (o.tokens - 1),
+            (o.tokens - 1) / d);
+      }
+    }
   }
-  auto done = Clock::now();
-  std::printf("\n");
   if (dump) {
     std::fclose(dump);
-  }
-  if (ok && !o.quiet) {
-    double p = std::chrono::duration<double>(prefilled - start).count();
-    double d = std::chrono::duration<double>(done - prefilled).count();
-    std::fprintf(stderr,
-                 "prefill: %zu tokens in %.1f ms (%.1f tok/s, token by token)\n",
-                 prompt.size(), 1e3 * p, prompt.size() / p);
-    if (o.tokens > 1) {
-      std::fprintf(stderr,
-                   "decode: %d tokens in %.1f ms, %.3f ms/token, %.1f tok/s\n",
-                   o.tokens - 1, 1e3 * d, 1e3 * d / (o.tokens - 1),
-                   (o.tokens - 1) / d);
-    }
   }
   fd_engine_close(engine);
   return rc;
@@ -237,6 +242,12 @@ int main(int argc, char **argv) {
                    "GPU: random weights from this seed instead of a "
                    "weights file (timing without a checkpoint)")
       ->each([&o](const std::string &) { o.random = true; });
+  runCmd
+      ->add_option("--repeat", o.repeat,
+                   "Run prompt and generation this many times in one "
+                   "process, each from position 0 (the timings are the "
+                   "last run's: warm)")
+      ->check(CLI::PositiveNumber);
   runCmd->add_flag("-q,--quiet", o.quiet, "No device line or timings");
   try {
     app.parse(argc, argv);
