@@ -68,16 +68,19 @@ public:
 
   fd_error_t open(bool &unavailable) override {
     unavailable = true;
+    std::string firstError;
     for (const char *lib :
          {"libamdhip64.so", "libamdhip64.so.7", "libamdhip64.so.6"}) {
       if ((handle_ = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
         break;
       }
+      if (firstError.empty()) {
+        firstError = ::dlerror();
+      }
     }
     if (!handle_) {
-      return makeError(
-          std::string("no HIP runtime: cannot load libamdhip64.so (") +
-          ::dlerror() + ")");
+      return makeError("no HIP runtime: cannot load libamdhip64.so (" +
+                       firstError + "; nor .so.7, .so.6)");
     }
     DriverSymbol symbols[] = {
         {&hipInit, "hipInit"},

@@ -180,6 +180,7 @@ int run(const RunOptions &o) {
     }
     auto done = Clock::now();
     std::printf("\n");
+    std::fflush(stdout);
     if (ok && !o.quiet && last) {
       double p = std::chrono::duration<double>(prefilled - start).count();
       double d = std::chrono::duration<double>(done - prefilled).count();
