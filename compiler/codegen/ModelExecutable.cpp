@@ -16,10 +16,9 @@
 
 namespace fd::codegen {
 
-std::string
-writeModelExecutable(const std::string &program, const std::string &out,
-                     const std::vector<std::pair<std::string, std::string>>
-                         &files) {
+std::string writeModelExecutable(
+    const std::string &program, const std::string &out,
+    const std::vector<std::pair<std::string, std::string>> &files) {
   std::ifstream in(program, std::ios::binary);
   if (!in) {
     return program + ": cannot open the runtime program (build fd-run, or "

@@ -18,10 +18,9 @@ namespace fd::codegen {
 /// Writes `out` = `program` + `files` (name, bytes) + table + trailer,
 /// executable (0755), through a `.partial` file renamed at the end. Returns
 /// an empty string or a one-line error naming the path.
-std::string
-writeModelExecutable(const std::string &program, const std::string &out,
-                     const std::vector<std::pair<std::string, std::string>>
-                         &files);
+std::string writeModelExecutable(
+    const std::string &program, const std::string &out,
+    const std::vector<std::pair<std::string, std::string>> &files);
 
 } // namespace fd::codegen
 

@@ -53,36 +53,8 @@ TEST_P(PackWeights, BuffersHoldTheReferenceWeights) {
   ASSERT_TRUE(static_cast<bool>(program))
       << llvm::toString(program.takeError());
   std::map<std::string, reference::WeightPtr> ref;
-  auto add = [&](const reference::WeightPtr &w) {
-    if (w) {
-      ref[w->name] = w;
-    }
-  };
-  for (const reference::Step &s : program->steps) {
-    std::visit(
-        [&](const auto &k) {
-          using K = std::decay_t<decltype(k)>;
-          if constexpr (std::is_same_v<K, reference::LinearStep> ||
-                        std::is_same_v<K, reference::LMHeadStep> ||
-                        std::is_same_v<K, reference::RMSNormStep>) {
-            add(k.weight);
-          } else if constexpr (std::is_same_v<K, reference::EmbedStep>) {
-            add(k.table);
-          } else if constexpr (std::is_same_v<K,
-                                              reference::GatedDeltaNetStep>) {
-            add(k.conv), add(k.aLog), add(k.dtBias), add(k.norm);
-          } else if constexpr (std::is_same_v<K, reference::AttentionStep>) {
-            add(k.qNorm), add(k.kNorm);
-          } else if constexpr (std::is_same_v<K, reference::MoEStep>) {
-            for (const auto &w :
-                 {k.router, k.gate, k.up, k.down, k.sharedGate, k.sharedUp,
-                  k.sharedDown, k.sharedExpertGate}) {
-              add(w);
-            }
-          }
-        },
-        s.kind);
-  }
+  program->forEachWeight(
+      [&](const reference::WeightPtr &w) { ref[w->name] = w; });
 
   mlir::PassManager pm(&ctx);
   pm.addPass(transforms::createLowerToKernelsPass());

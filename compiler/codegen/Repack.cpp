@@ -81,10 +81,9 @@ W4RowMajor repackCompressed4(const int32_t *packed, const int32_t *zeroPoints,
 }
 
 std::vector<float> dequantRowMajor(const W4RowMajor &w) {
-  return reference::dequantW4RowMajor(w.qweight.data(), w.scales.data(),
-                                      w.zeros.empty() ? nullptr
-                                                      : w.zeros.data(),
-                                      w.n, w.k, w.group);
+  return reference::dequantW4RowMajor(
+      w.qweight.data(), w.scales.data(),
+      w.zeros.empty() ? nullptr : w.zeros.data(), w.n, w.k, w.group);
 }
 
 } // namespace fd::codegen

@@ -69,8 +69,8 @@ std::vector<float> dequantCompressed(const int32_t *packed,
 
 std::vector<float> dequantW4RowMajor(const int32_t *qweight,
                                      const uint16_t *scales,
-                                     const uint8_t *zeros, int64_t n,
-                                     int64_t k, int64_t groupSize) {
+                                     const uint8_t *zeros, int64_t n, int64_t k,
+                                     int64_t groupSize) {
   const int64_t words = k / 8, groups = k / groupSize;
   std::vector<float> out(static_cast<size_t>(n * k));
   for (int64_t r = 0; r < n; ++r) {

@@ -40,8 +40,8 @@ std::vector<float> dequantCompressed(const int32_t *packed,
 /// through this.
 std::vector<float> dequantW4RowMajor(const int32_t *qweight,
                                      const uint16_t *scales,
-                                     const uint8_t *zeros, int64_t n,
-                                     int64_t k, int64_t groupSize);
+                                     const uint8_t *zeros, int64_t n, int64_t k,
+                                     int64_t groupSize);
 
 } // namespace fd::reference
 

@@ -11,6 +11,7 @@
 #define FUSEDECODE_COMPILER_REFERENCE_REFPROGRAM_H
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <variant>
@@ -79,6 +80,37 @@ struct RefProgram {
   /// The value `forward` returns (the sampled token).
   int result = -1;
   int64_t vocabSize = 0, hiddenSize = 0, numLayers = 0;
+
+  /// Calls `fn(const WeightPtr &)` for every weight a step holds (optional
+  /// ones only when present; a weight shared by steps once per step).
+  template <typename Fn> void forEachWeight(Fn &&fn) const {
+    auto each = [&](std::initializer_list<const WeightPtr *> ws) {
+      for (const WeightPtr *w : ws) {
+        if (*w) {
+          fn(*w);
+        }
+      }
+    };
+    for (const Step &s : steps) {
+      if (auto *k = std::get_if<EmbedStep>(&s.kind)) {
+        each({&k->table});
+      } else if (auto *k = std::get_if<RMSNormStep>(&s.kind)) {
+        each({&k->weight});
+      } else if (auto *k = std::get_if<LinearStep>(&s.kind)) {
+        each({&k->weight});
+      } else if (auto *k = std::get_if<GatedDeltaNetStep>(&s.kind)) {
+        each({&k->conv, &k->aLog, &k->dtBias, &k->norm});
+      } else if (auto *k = std::get_if<AttentionStep>(&s.kind)) {
+        each({&k->qNorm, &k->kNorm});
+      } else if (auto *k = std::get_if<MoEStep>(&s.kind)) {
+        each({&k->router, &k->gate, &k->up, &k->gateUp, &k->down,
+              &k->sharedGate, &k->sharedUp, &k->sharedDown,
+              &k->sharedExpertGate});
+      } else if (auto *k = std::get_if<LMHeadStep>(&s.kind)) {
+        each({&k->weight});
+      }
+    }
+  }
 };
 
 } // namespace fd::reference

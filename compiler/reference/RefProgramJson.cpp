@@ -175,21 +175,17 @@ std::string refProgramToJson(const RefProgram &program) {
     w.step["out"] = s.output;
     steps.push_back(std::move(w.step));
   }
-  json j = {{"format", "fusedecode-reference"},
-            {"version", 1},
-            {"vocab_size", program.vocabSize},
-            {"hidden_size", program.hiddenSize},
-            {"num_layers", program.numLayers},
-            {"num_values", program.numValues},
-            {"result", program.result},
-            {"weights", std::move(shapes)},
-            {"steps", std::move(steps)}};
+  json j = {
+      {"format", "fusedecode-reference"}, {"version", 1},
+      {"vocab_size", program.vocabSize},  {"hidden_size", program.hiddenSize},
+      {"num_layers", program.numLayers},  {"num_values", program.numValues},
+      {"result", program.result},         {"weights", std::move(shapes)},
+      {"steps", std::move(steps)}};
   return j.dump(1) + "\n";
 }
 
 std::string refProgramFromJson(const std::string &text,
-                               const WeightResolver &resolve,
-                               RefProgram &out) {
+                               const WeightResolver &resolve, RefProgram &out) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return "malformed JSON";
@@ -243,8 +239,8 @@ std::string refProgramFromJson(const std::string &text,
         }
       }
       if (step.output <= 0 || step.output >= p.numValues) {
-        return "step '" + op + "' writes value " +
-               std::to_string(step.output) + " out of range";
+        return "step '" + op + "' writes value " + std::to_string(step.output) +
+               " out of range";
       }
       p.steps.push_back(std::move(step));
     }

@@ -32,8 +32,7 @@ using WeightResolver = std::function<WeightPtr(
 /// an empty string on success, else a one-line message (without a file
 /// name: the caller knows where the text came from).
 std::string refProgramFromJson(const std::string &text,
-                               const WeightResolver &resolve,
-                               RefProgram &out);
+                               const WeightResolver &resolve, RefProgram &out);
 
 } // namespace fd::reference
 

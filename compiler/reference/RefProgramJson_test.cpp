@@ -48,36 +48,8 @@ Built build(const char *preset) {
 /// JSON carries against it.
 reference::WeightResolver from(const reference::RefProgram &p) {
   auto byName = std::make_shared<std::map<std::string, reference::WeightPtr>>();
-  for (const reference::Step &s : p.steps) {
-    std::visit(
-        [&](const auto &k) {
-          using K = std::decay_t<decltype(k)>;
-          if constexpr (std::is_same_v<K, reference::LinearStep> ||
-                        std::is_same_v<K, reference::LMHeadStep> ||
-                        std::is_same_v<K, reference::RMSNormStep>) {
-            (*byName)[k.weight->name] = k.weight;
-          } else if constexpr (std::is_same_v<K, reference::EmbedStep>) {
-            (*byName)[k.table->name] = k.table;
-          } else if constexpr (std::is_same_v<K,
-                                              reference::GatedDeltaNetStep>) {
-            for (const auto &w : {k.conv, k.aLog, k.dtBias, k.norm}) {
-              (*byName)[w->name] = w;
-            }
-          } else if constexpr (std::is_same_v<K, reference::AttentionStep>) {
-            (*byName)[k.qNorm->name] = k.qNorm;
-            (*byName)[k.kNorm->name] = k.kNorm;
-          } else if constexpr (std::is_same_v<K, reference::MoEStep>) {
-            for (const auto &w :
-                 {k.router, k.gate, k.up, k.gateUp, k.down, k.sharedGate,
-                  k.sharedUp, k.sharedDown, k.sharedExpertGate}) {
-              if (w) {
-                (*byName)[w->name] = w;
-              }
-            }
-          }
-        },
-        s.kind);
-  }
+  p.forEachWeight(
+      [&](const reference::WeightPtr &w) { (*byName)[w->name] = w; });
   return [byName](const std::string &name, const std::vector<int64_t> &shape,
                   std::string &error) -> reference::WeightPtr {
     auto it = byName->find(name);

@@ -39,9 +39,8 @@ bool readWhole(const std::string &path, std::string &out) {
 fd_error_t openDirectory(const std::string &dir, Bundle &out) {
   // The files compile-model writes beside the executable; code objects for
   // targets that were not compiled are simply absent.
-  for (const char *name :
-       {"plan.json", "reference.json", "kernels.sm_90.cubin",
-        "kernels.gfx1151.hsaco", "kernels.gfx1100.hsaco"}) {
+  for (const char *name : {"plan.json", "reference.json", "kernels.sm_90.cubin",
+                           "kernels.gfx1151.hsaco", "kernels.gfx1100.hsaco"}) {
     std::string bytes;
     if (readWhole(dir + "/" + name, bytes)) {
       out.files[name] = std::move(bytes);
@@ -64,8 +63,7 @@ bool readTrailer(std::ifstream &in, uint64_t size, FdbTrailer &t) {
   return in && std::memcmp(t.magic, FDB_MAGIC, 8) == 0;
 }
 
-fd_error_t openExecutable(const std::string &path, uint64_t size,
-                          Bundle &out) {
+fd_error_t openExecutable(const std::string &path, uint64_t size, Bundle &out) {
   std::ifstream in(path, std::ios::binary);
   FdbTrailer t;
   if (!in || !readTrailer(in, size, t)) {
@@ -76,8 +74,8 @@ fd_error_t openExecutable(const std::string &path, uint64_t size,
     return makeError(path + ": bundle: " + what);
   };
   if (t.version != FDB_VERSION) {
-    return bad("version " + std::to_string(t.version) + ", this runtime reads " +
-               std::to_string(FDB_VERSION));
+    return bad("version " + std::to_string(t.version) +
+               ", this runtime reads " + std::to_string(FDB_VERSION));
   }
   if (t.entry_bytes != sizeof(FdbEntry)) {
     return bad("entry size " + std::to_string(t.entry_bytes));

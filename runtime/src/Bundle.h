@@ -1,4 +1,5 @@
-//===- Bundle.h - the compiled model's files, wherever they live -*- C++ -*-===//
+//===- Bundle.h - the compiled model's files, wherever they live -*- C++
+//-*-===//
 //
 // A compiled model is either the directory compile-model wrote (OUT/) or the
 // executable OUT/<model> carrying the same files appended
@@ -17,7 +18,7 @@
 namespace fd::runtime {
 
 struct Bundle {
-  std::string origin;      // the directory or executable, for messages
+  std::string origin;         // the directory or executable, for messages
   std::string defaultWeights; // weights.fdw beside it
   std::map<std::string, std::string> files;
 

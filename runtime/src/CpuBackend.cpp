@@ -43,12 +43,6 @@ uint64_t availableMemory() {
   return 0;
 }
 
-std::string gib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
-  return buf;
-}
-
 class CpuBackend final : public Backend {
 public:
   fd_error_t open(const BackendInput &in);
@@ -208,8 +202,8 @@ fd_error_t CpuBackend::open(const BackendInput &in) {
   }
   if (uint64_t avail = availableMemory(); avail && needed > avail) {
     return makeError(in.bundle.origin + ": the CPU backend needs " +
-                     gib(needed) + " for float32 weights, " + gib(avail) +
-                     " of memory is available");
+                     formatGiB(needed) + " for float32 weights, " +
+                     formatGiB(avail) + " of memory is available");
   }
   if (fd_error_t e = fd_weights_open(path_.c_str(), in.plan.hash, &file_)) {
     return e;

@@ -40,9 +40,9 @@ using CUstream = struct CUstream_st *;
 using CUgraph = struct CUgraph_st *;
 using CUgraphExec = struct CUgraphExec_st *;
 
-constexpr CUresult kNoDevice = 100;        // CUDA_ERROR_NO_DEVICE
-constexpr CUresult kNoBinaryForGpu = 209;  // CUDA_ERROR_NO_BINARY_FOR_GPU
-constexpr CUresult kInvalidImage = 200;    // CUDA_ERROR_INVALID_IMAGE
+constexpr CUresult kNoDevice = 100;       // CUDA_ERROR_NO_DEVICE
+constexpr CUresult kNoBinaryForGpu = 209; // CUDA_ERROR_NO_BINARY_FOR_GPU
+constexpr CUresult kInvalidImage = 200;   // CUDA_ERROR_INVALID_IMAGE
 constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76;
 
 class CudaDriver final : public GpuDriver {
@@ -82,8 +82,9 @@ public:
     unavailable = true;
     handle_ = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!handle_) {
-      return makeError(std::string("no CUDA driver: cannot load libcuda.so.1 (") +
-                       ::dlerror() + ")");
+      return makeError(
+          std::string("no CUDA driver: cannot load libcuda.so.1 (") +
+          ::dlerror() + ")");
     }
     // Versioned names where the driver exports several ABIs.
     DriverSymbol symbols[] = {
@@ -274,9 +275,9 @@ private:
   CUresult (*cuMemFree)(CUdeviceptr) = nullptr;
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t) = nullptr;
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t) = nullptr;
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **) = nullptr;
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
   CUresult (*cuStreamCreate)(CUstream *, unsigned) = nullptr;
   CUresult (*cuStreamDestroy)(CUstream) = nullptr;

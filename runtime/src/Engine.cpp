@@ -126,8 +126,7 @@ extern "C" fd_error_t fd_engine_step(fd_engine *e, int32_t token,
   if (position != e->nextPosition && position != 0) {
     return makeError("position " + std::to_string(position) +
                      " does not follow the previous one (expected " +
-                     std::to_string(e->nextPosition) +
-                     ", or 0 to start over)");
+                     std::to_string(e->nextPosition) + ", or 0 to start over)");
   }
   try {
     if (position == 0 && e->nextPosition != 0) {

@@ -76,12 +76,6 @@ fd_error_t fillRandom(GpuDriver &gpu, const PlanBuffer &b, uint64_t address,
   return nullptr;
 }
 
-std::string gib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
-  return buf;
-}
-
 class GpuBackend final : public Backend {
 public:
   GpuBackend(const Plan &plan, std::unique_ptr<GpuDriver> gpu)
@@ -133,9 +127,8 @@ public:
   }
 
   std::string description() const override {
-    return "gpu: " + gpu_->deviceName() + " (" + target_ + ", " +
-           gpu_->api() + ", " + std::to_string(launches_.size()) +
-           " launches in one graph)";
+    return "gpu: " + gpu_->deviceName() + " (" + target_ + ", " + gpu_->api() +
+           ", " + std::to_string(launches_.size()) + " launches in one graph)";
   }
 
 private:
@@ -192,9 +185,8 @@ fd_error_t GpuBackend::loadCode(const Bundle &bundle, bool &unavailable) {
     fd_error_free(err);
   }
   unavailable = true;
-  std::string device = gpu_->deviceTarget().empty()
-                           ? gpu_->deviceName()
-                           : gpu_->deviceTarget();
+  std::string device =
+      gpu_->deviceTarget().empty() ? gpu_->deviceName() : gpu_->deviceTarget();
   return makeError(bundle.origin + ": no kernels for this " + gpu_->api() +
                    " device (" + device + "); compiled for: " +
                    (compiled.empty() ? "no GPU target" : compiled));
@@ -219,8 +211,7 @@ fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
     return nullptr;
   }
   fd_weights *w = nullptr;
-  if (fd_error_t e =
-          fd_weights_open(in.weightsPath.c_str(), plan_.hash, &w)) {
+  if (fd_error_t e = fd_weights_open(in.weightsPath.c_str(), plan_.hash, &w)) {
     return e;
   }
   std::vector<char> host;
@@ -264,9 +255,10 @@ fd_error_t GpuBackend::open(const BackendInput &in, bool &unavailable) {
     return e;
   }
   if (needed > freeBytes) {
-    return makeError(in.bundle.origin + ": the model needs " + gib(needed) +
-                     " of GPU memory, " + gib(freeBytes) + " of " +
-                     gib(totalBytes) + " is free on " + gpu_->deviceName());
+    return makeError(in.bundle.origin + ": the model needs " +
+                     formatGiB(needed) + " of GPU memory, " +
+                     formatGiB(freeBytes) + " of " + formatGiB(totalBytes) +
+                     " is free on " + gpu_->deviceName());
   }
   uint64_t arena = 0;
   if (plan_.arenaBytes) {

@@ -44,7 +44,8 @@ public:
 
   /// Loads a code object (cubin / hsaco). `wrongTarget` is set when the
   /// driver refuses it as built for another device.
-  virtual fd_error_t loadModule(const std::string &image, bool &wrongTarget) = 0;
+  virtual fd_error_t loadModule(const std::string &image,
+                                bool &wrongTarget) = 0;
   virtual fd_error_t function(const std::string &symbol, void *&fn) = 0;
 
   virtual fd_error_t alloc(uint64_t &address, size_t bytes) = 0;
@@ -64,8 +65,7 @@ public:
   virtual fd_error_t copyToDeviceAsync(uint64_t dst, const void *src,
                                        size_t bytes) = 0;
   virtual fd_error_t replay() = 0;
-  virtual fd_error_t copyToHostAsync(void *dst, uint64_t src,
-                                     size_t bytes) = 0;
+  virtual fd_error_t copyToHostAsync(void *dst, uint64_t src, size_t bytes) = 0;
   virtual fd_error_t synchronize() = 0;
 };
 

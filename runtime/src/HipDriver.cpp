@@ -184,10 +184,9 @@ public:
   }
   fd_error_t launch(void *fn, const unsigned grid[3], const unsigned block[3],
                     void **params, const std::string &what) override {
-    hipError_t r = hipModuleLaunchKernel(static_cast<hipFunction_t>(fn),
-                                         grid[0], grid[1], grid[2], block[0],
-                                         block[1], block[2], 0, stream_,
-                                         params, nullptr);
+    hipError_t r = hipModuleLaunchKernel(
+        static_cast<hipFunction_t>(fn), grid[0], grid[1], grid[2], block[0],
+        block[1], block[2], 0, stream_, params, nullptr);
     if (r != 0) {
       hipGraph_t broken = nullptr;
       hipStreamEndCapture(stream_, &broken);

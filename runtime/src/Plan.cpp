@@ -6,7 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-
 namespace fd::runtime {
 
 fd_error_t parsePlan(const std::string &text, const std::string &path,

@@ -47,8 +47,7 @@ fd_error_t parsePlan(const std::string &text, const std::string &path,
                      Plan &out);
 
 /// Index of the buffer named `name`.
-fd_error_t findBuffer(const Plan &plan, const std::string &name,
-                      size_t &index);
+fd_error_t findBuffer(const Plan &plan, const std::string &name, size_t &index);
 
 } // namespace fd::runtime
 

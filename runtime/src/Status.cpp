@@ -2,6 +2,7 @@
 
 #include "Status.h"
 
+#include <cstdio>
 #include <new>
 
 namespace {
@@ -22,6 +23,12 @@ fd_error_t makeError(std::string message) {
   } catch (const std::bad_alloc &) {
     return &outOfMemory;
   }
+}
+
+std::string formatGiB(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
+  return buf;
 }
 } // namespace fd::runtime
 

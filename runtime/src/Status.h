@@ -5,6 +5,7 @@
 
 #include "fusedecode/status.h"
 
+#include <cstdint>
 #include <string>
 
 struct fd_error {
@@ -14,6 +15,8 @@ struct fd_error {
 namespace fd::runtime {
 /// A new error with a one-line message (newlines become spaces).
 fd_error_t makeError(std::string message);
+/// "12.34 GiB", for memory messages.
+std::string formatGiB(uint64_t bytes);
 } // namespace fd::runtime
 
 #endif
