@@ -1,0 +1,97 @@
+//===- TargetInfo.cpp - the numbers the cost model needs per GPU ----------===//
+
+#include "compiler/costmodel/TargetInfo.h"
+
+#include <algorithm>
+
+namespace fd::costmodel {
+
+namespace {
+
+int roundUp(int v, int g) { return (v + g - 1) / g * g; }
+
+const TargetInfo kTargets[] = {
+    // Strix Halo (Radeon 8060S, RDNA3.5). 40 CUs = 20 WGPs of 4 SIMD32
+    // (AMD product page). 1536 VGPRs per lane per SIMD in wave32, allocated
+    // 24 at a time, 16 waves per SIMD: LLVM AMDGPUUsage / AMDGPUBaseInfo
+    // (gfx1151 has the full gfx1100 register file), and what clang-22
+    // reports here — 112 VGPRs give 12 waves (1536 / 120). 128 KiB LDS per
+    // WGP (router_topk's >32 KiB give 3 groups of 8 waves = 6 per SIMD,
+    // as clang reports). 256 GB/s: LPDDR5X-8000 on a 256-bit bus
+    // (design.md §4). Launch cost assumed as the H100's until measured.
+    {"gfx1151", true, 20, 4, 32, 1536, 24, 16, 0, 128 * 1024, 256e9, 2.0},
+    // Radeon RX 7900 XTX (RDNA3): 96 CUs = 48 WGPs, same register file and
+    // LDS per WGP as above (LLVM AMDGPUUsage); 960 GB/s GDDR6 (AMD spec).
+    {"gfx1100", true, 48, 4, 32, 1536, 24, 16, 0, 128 * 1024, 960e9, 2.0},
+    // H100 SXM5: 132 SMs, 65,536 registers per SM allocated 256 per warp,
+    // 64 warps and 32 blocks per SM, 228 KiB shared memory per SM (CUDA
+    // C++ Programming Guide, compute capability 9.0 table). 3.1 TB/s: the
+    // read bandwidth measured on the project's H100 (design.md §4); ~1.9
+    // µs per launch replayed in a graph (docs/performance.md, 95 launches
+    // in 0.180 ms).
+    {"sm_90", false, 132, 1, 32, 65536, 256, 64, 32, 228 * 1024, 3.1e12, 1.9},
+};
+
+} // namespace
+
+const TargetInfo *lookupTarget(const std::string &name) {
+  for (const TargetInfo &t : kTargets) {
+    if (t.name == name) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+Occupancy occupancy(const TargetInfo &t, int registers, int64_t localBytes,
+                    int blockThreads) {
+  const int wavesPerBlock =
+      std::max(1, (blockThreads + t.waveSize - 1) / t.waveSize);
+  Occupancy o;
+  o.waves = t.maxWaves;
+  o.limitedBy = "waves";
+  auto limit = [&](int waves, const char *why) {
+    if (waves < o.waves) {
+      o.waves = waves;
+      o.limitedBy = why;
+    }
+  };
+  if (t.amd) {
+    // Per SIMD: the register file over each wave's rounded allocation; LDS
+    // per WGP over each group's, spread over the WGP's SIMDs.
+    limit(t.registerFile / roundUp(std::max(registers, 1), t.registerGranule),
+          "registers");
+    if (localBytes > 0) {
+      int64_t groups = t.localMemoryPerUnit / localBytes;
+      limit(static_cast<int>(groups * wavesPerBlock / t.simdsPerUnit),
+            "local memory");
+    }
+  } else {
+    // Per SM, in whole blocks: registers by warp allocation, shared memory,
+    // the block limit and the warp limit.
+    const int regsPerWarp =
+        roundUp(std::max(registers, 1) * t.waveSize, t.registerGranule);
+    const int blocksByWaves = t.maxWaves / wavesPerBlock;
+    const int blocksByRegs = (t.registerFile / regsPerWarp) / wavesPerBlock;
+    int blocks = blocksByWaves;
+    o.limitedBy = "waves";
+    auto limitBlocks = [&](int b, const char *why) {
+      if (b < blocks) {
+        blocks = b;
+        o.limitedBy = why;
+      }
+    };
+    limitBlocks(blocksByRegs, "registers");
+    limitBlocks(t.maxBlocksPerUnit, "blocks");
+    if (localBytes > 0) {
+      limitBlocks(static_cast<int>(t.localMemoryPerUnit / localBytes),
+                  "local memory");
+    }
+    o.waves = blocks * wavesPerBlock;
+  }
+  o.waves = std::max(o.waves, 0);
+  o.fraction = static_cast<double>(o.waves) / t.maxWaves;
+  return o;
+}
+
+} // namespace fd::costmodel

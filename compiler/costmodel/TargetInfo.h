@@ -1,0 +1,62 @@
+//===- TargetInfo.h - the numbers the cost model needs per GPU --*- C++ -*-===//
+//
+// One description per --target: execution units, wave size, register file
+// and its allocation granule, wave and block limits, local memory, memory
+// bandwidth and launch overhead, each with its source in TargetInfo.cpp;
+// and the occupancy those limits give a kernel, from the registers and local
+// memory its compiler reports. Plain C++.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FUSEDECODE_COMPILER_COSTMODEL_TARGETINFO_H
+#define FUSEDECODE_COMPILER_COSTMODEL_TARGETINFO_H
+
+#include <cstdint>
+#include <string>
+
+namespace fd::costmodel {
+
+struct TargetInfo {
+  std::string name; // gfx1151, gfx1100, sm_90
+  bool amd = false;
+  /// AMD: workgroup processors (WGP mode, the compiler's default on gfx10+);
+  /// NVIDIA: streaming multiprocessors.
+  int units = 0;
+  /// SIMDs per unit (AMD: 4 SIMD32 per WGP); NVIDIA: 1 (warps are counted
+  /// per SM).
+  int simdsPerUnit = 1;
+  int waveSize = 32;
+  /// AMD: VGPRs per lane per SIMD; NVIDIA: 32-bit registers per SM.
+  int registerFile = 0;
+  /// AMD: VGPRs per lane a wave allocates at a time; NVIDIA: registers per
+  /// warp allocated at a time.
+  int registerGranule = 0;
+  /// AMD: waves per SIMD; NVIDIA: warps per SM.
+  int maxWaves = 0;
+  /// NVIDIA: resident blocks per SM (AMD: not the binding limit here).
+  int maxBlocksPerUnit = 0;
+  /// Local memory (LDS / shared memory) per unit, bytes.
+  int64_t localMemoryPerUnit = 0;
+  /// DRAM bandwidth, bytes per second (measured where we could, see .cpp).
+  double bandwidth = 0;
+  /// Per launch inside a replayed graph, microseconds.
+  double launchMicroseconds = 0;
+};
+
+/// The description of `name`, or null.
+const TargetInfo *lookupTarget(const std::string &name);
+
+/// Waves (AMD: per SIMD; NVIDIA: warps per SM) resident for a kernel using
+/// `registers` per lane / thread and `localBytes` of LDS / shared memory per
+/// block of `blockThreads`, and that as a fraction of the peak.
+struct Occupancy {
+  int waves = 0;
+  double fraction = 0;
+  const char *limitedBy = ""; // "waves", "registers", "local memory", "blocks"
+};
+Occupancy occupancy(const TargetInfo &t, int registers, int64_t localBytes,
+                    int blockThreads);
+
+} // namespace fd::costmodel
+
+#endif
