@@ -18,11 +18,11 @@ const TargetInfo kTargets[] = {
     // reports here — 112 VGPRs give 12 waves (1536 / 120). 128 KiB LDS per
     // WGP (router_topk's >32 KiB give 3 groups of 8 waves = 6 per SIMD,
     // as clang reports). 256 GB/s: LPDDR5X-8000 on a 256-bit bus
-    // (design.md §4). Launch cost assumed as the H100's until measured.
-    {"gfx1151", true, 20, 4, 32, 1536, 24, 16, 0, 128 * 1024, 256e9, 2.0},
+    // (design.md §4). Launch cost: 0 = not measured (no AMD GPU in reach).
+    {"gfx1151", true, 20, 4, 32, 1536, 24, 16, 0, 128 * 1024, 256e9, 0.0},
     // Radeon RX 7900 XTX (RDNA3): 96 CUs = 48 WGPs, same register file and
     // LDS per WGP as above (LLVM AMDGPUUsage); 960 GB/s GDDR6 (AMD spec).
-    {"gfx1100", true, 48, 4, 32, 1536, 24, 16, 0, 128 * 1024, 960e9, 2.0},
+    {"gfx1100", true, 48, 4, 32, 1536, 24, 16, 0, 128 * 1024, 960e9, 0.0},
     // H100 SXM5: 132 SMs, 65,536 registers per SM allocated 256 per warp,
     // 64 warps and 32 blocks per SM, 228 KiB shared memory per SM (CUDA
     // C++ Programming Guide, compute capability 9.0 table). 3.1 TB/s: the

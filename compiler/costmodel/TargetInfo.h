@@ -39,7 +39,8 @@ struct TargetInfo {
   int64_t localMemoryPerUnit = 0;
   /// DRAM bandwidth, bytes per second (measured where we could, see .cpp).
   double bandwidth = 0;
-  /// Per launch inside a replayed graph, microseconds.
+  /// Per launch inside a replayed graph, microseconds; 0 where it has not
+  /// been measured (the AMD targets).
   double launchMicroseconds = 0;
 };
 
