@@ -1,13 +1,17 @@
 //===- gemv.h - skinny GEMV templates (M = 1..4 tokens) ---------*- C++ -*-===//
 //
 // y[m][n] = sum_k W[n][k] * x[m][k] for M <= 4 token rows, the shape of batch-1
-// decode. One wave computes ROWS output rows; its 32 lanes split K, each lane
-// reading 16 contiguous bytes of every row per step, then the wave reduces
-// with xor shuffles and lane 0 writes. WAVES waves per block take consecutive
-// row blocks. This is the wvSplitK family of the seed, parameterised:
-//   ROWS  output rows per wave (weights of ROWS rows in flight per lane)
+// decode. A wave's 32 lanes form 32/LANES groups; each group computes ROWS
+// output rows, its LANES lanes splitting K, each lane reading 16 contiguous
+// bytes of every row per step; the group reduces with xor shuffles and its
+// first lane writes. WAVES waves per block take consecutive row blocks. This
+// is the wvSplitK family of the seed, parameterised (the cost model in
+// compiler/costmodel picks the values per shape and target):
+//   ROWS  output rows per lane group (ROWS rows' weights in flight per lane)
+//   LANES lanes per row: 32, 16 or 8 (short K keeps every lane busy)
 //   M     token rows (activations reused across the ROWS rows)
 //   WAVES waves per block
+//   ACCUM y += W x (the residual add fused into the epilogue)
 //
 // Weight layout (compiler/codegen/Repack.h writes it):
 //   w4a16: qweight int32 [N][K/8], word j of row n holds k = 8j..8j+7 at bits
@@ -37,15 +41,42 @@ template <int N> FD_DEVICE float waveSum(float v) {
   return v;
 }
 
-template <bool OUT_BF16> FD_DEVICE void storeOut(void *y, int index, float v) {
+/// The output store of a GEMV: y = v (float or bf16), or y += v (ACCUM, float
+/// only: the residual add fused into the epilogue).
+template <bool OUT_BF16, bool ACCUM = false>
+FD_DEVICE void storeOut(void *y, int index, float v) {
+  static_assert(!(OUT_BF16 && ACCUM), "accumulation is into a float output");
   if constexpr (OUT_BF16) {
     static_cast<uint16_t *>(y)[index] = floatToBf16(v);
+  } else if constexpr (ACCUM) {
+    static_cast<float *>(y)[index] += v;
   } else {
     static_cast<float *>(y)[index] = v;
   }
 }
 
-/// The wave's rows; rows past N repeat the last row (computed, not stored).
+/// How a wave's 32 lanes are split: 32 / LANES groups of LANES lanes, each
+/// group computing ROWS rows with K split over its lanes. LANES < 32 keeps
+/// every lane busy when K is short (K = 512 in w4 leaves half of 32 lanes
+/// idle) — the seed's wvSplitK variants, as a parameter.
+template <int ROWS, int LANES> struct WaveSplit {
+  static_assert(LANES == 32 || LANES == 16 || LANES == 8,
+                "lanes per row: 32, 16 or 8");
+  static constexpr int kGroups = 32 / LANES;
+  static constexpr int kRowsPerWave = ROWS * kGroups;
+  int waveRow0; // the wave's first row
+  int row0;     // this lane's group's first row
+  int lane;     // lane within the group
+  FD_DEVICE explicit WaveSplit(int wavesPerBlock) {
+    const int wave = threadX() / kWaveSize;
+    waveRow0 = (blockX() * wavesPerBlock + wave) * kRowsPerWave;
+    row0 = waveRow0 + (laneId() / LANES) * ROWS;
+    lane = laneId() % LANES;
+  }
+};
+
+/// The group's rows; rows past N repeat the last row (computed, not stored).
+/// No lane may leave early: the reductions shuffle across the whole wave.
 template <int ROWS>
 FD_DEVICE void clampRows(int row0, int n, int (&rows)[ROWS]) {
 #pragma unroll
@@ -54,18 +85,18 @@ FD_DEVICE void clampRows(int row0, int n, int (&rows)[ROWS]) {
   }
 }
 
-/// Sums each lane's partial dot products over the wave; lane 0 stores the
-/// rows that exist.
-template <int ROWS, int M, bool OUT_BF16>
+/// Sums each lane's partial dot products over its group; the group's first
+/// lane stores the rows that exist.
+template <int ROWS, int LANES, int M, bool OUT_BF16, bool ACCUM = false>
 FD_DEVICE void reduceAndStore(float (&acc)[ROWS][M], void *y, int n, int row0,
                               int lane) {
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      const float v = waveSum<kWaveSize>(acc[r][m]);
+      const float v = waveSum<LANES>(acc[r][m]);
       if (lane == 0 && row0 + r < n) {
-        storeOut<OUT_BF16>(y, m * n + row0 + r, v);
+        storeOut<OUT_BF16, ACCUM>(y, m * n + row0 + r, v);
       }
     }
   }
@@ -82,22 +113,19 @@ FD_DEVICE void unpackBf16x8(const Vec4i &v, float *out) {
   }
 }
 
-/// One wave's share of a w4a16 GEMV: rows row0 .. row0+ROWS-1.
-template <int ROWS, int M, int GROUP, bool ZEROS, bool OUT_BF16>
-FD_DEVICE void gemvW4Wave(const int32_t *__restrict__ qweight,
-                          const uint16_t *__restrict__ scales,
-                          const uint8_t *__restrict__ zeros,
-                          const uint16_t *__restrict__ x, void *__restrict__ y,
-                          int n, int k, int row0) {
+/// One lane's partial dot products of a w4a16 GEMV over rows[]: its K slice
+/// is 32 values per step, LANES lanes per row.
+template <int ROWS, int LANES, int M, int GROUP, bool ZEROS>
+FD_DEVICE void
+gemvW4Partial(const int32_t *__restrict__ qweight,
+              const uint16_t *__restrict__ scales,
+              const uint8_t *__restrict__ zeros, const uint16_t *__restrict__ x,
+              int k, const int (&rows)[ROWS], int lane, float (&acc)[ROWS][M]) {
   static_assert(GROUP % 32 == 0, "a lane's 32 K-values must share a group");
   static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
-  const int lane = laneId();
   const int kWords = k / 8;
   const int groups = k / GROUP;
-  int rows[ROWS];
-  clampRows<ROWS>(row0, n, rows);
-  float acc[ROWS][M] = {};
-  for (int k0 = lane * 32; k0 < k; k0 += 32 * kWaveSize) {
+  for (int k0 = lane * 32; k0 < k; k0 += 32 * LANES) {
     Vec4i q[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
@@ -152,21 +180,29 @@ FD_DEVICE void gemvW4Wave(const int32_t *__restrict__ qweight,
       }
     }
   }
-  reduceAndStore<ROWS, M, OUT_BF16>(acc, y, n, row0, lane);
 }
 
-template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
+/// y = W x for M token rows, W in the w4a16 layout; ACCUM adds into y (the
+/// residual stream) instead of overwriting it.
+template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
+          bool OUT_BF16, bool ACCUM>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_w4a16(const int32_t *__restrict__ qweight,
                const uint16_t *__restrict__ scales,
                const uint8_t *__restrict__ zeros,
                const uint16_t *__restrict__ x, void *__restrict__ y, int n,
                int k) {
-  const int row0 = (blockX() * WAVES + threadX() / kWaveSize) * ROWS;
-  if (row0 < n) {
-    gemvW4Wave<ROWS, M, GROUP, ZEROS, OUT_BF16>(qweight, scales, zeros, x, y, n,
-                                                k, row0);
+  const WaveSplit<ROWS, LANES> split(WAVES);
+  if (split.waveRow0 >= n) {
+    return;
   }
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, n, rows);
+  float acc[ROWS][M] = {};
+  gemvW4Partial<ROWS, LANES, M, GROUP, ZEROS>(qweight, scales, zeros, x, k,
+                                              rows, split.lane, acc);
+  reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
+                                                  split.lane);
 }
 
 /// The routed experts' GEMV: blockY is the top-k slot, whose expert id is
@@ -174,7 +210,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
 /// in the w4a16 layout; x is one row shared by all slots (xSlotStride 0, the
 /// gate/up projections) or one row per slot (the down projection); y is
 /// [slots][N].
-template <int ROWS, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_w4a16_experts(const int32_t *__restrict__ qweight,
                        const uint16_t *__restrict__ scales,
@@ -182,8 +218,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                        const int32_t *__restrict__ expertIds,
                        const uint16_t *__restrict__ x, int xSlotStride,
                        void *__restrict__ y, int n, int k) {
-  const int row0 = (blockX() * WAVES + threadX() / kWaveSize) * ROWS;
-  if (row0 >= n) {
+  const WaveSplit<ROWS, LANES> split(WAVES);
+  if (split.waveRow0 >= n) {
     return;
   }
   const int slot = blockY();
@@ -191,10 +227,15 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   const int64_t groups = k / GROUP;
   char *ySlot = static_cast<char *>(y) +
                 static_cast<int64_t>(slot) * n * (OUT_BF16 ? 2 : 4);
-  gemvW4Wave<ROWS, 1, GROUP, ZEROS, OUT_BF16>(
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, n, rows);
+  float acc[ROWS][1] = {};
+  gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(
       qweight + e * n * (k / 8), scales + e * n * groups,
       ZEROS ? zeros + e * n * groups : zeros,
-      x + static_cast<int64_t>(slot) * xSlotStride, ySlot, n, k, row0);
+      x + static_cast<int64_t>(slot) * xSlotStride, k, rows, split.lane, acc);
+  reduceAndStore<ROWS, LANES, 1, OUT_BF16>(acc, ySlot, n, split.row0,
+                                           split.lane);
 }
 
 /// Eight activations to float: bf16 (one 16-byte load) or float (two).
@@ -210,21 +251,14 @@ FD_DEVICE void loadX8(const float *p, float *out) {
   }
 }
 
-template <int ROWS, int M, int WAVES, bool OUT_BF16, typename XT = uint16_t>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
-    gemv_bf16(const uint16_t *__restrict__ w, const XT *__restrict__ x,
-              void *__restrict__ y, int n, int k) {
+/// One lane's partial dot products of a bf16 GEMV over rows[]: 8 values of K
+/// per step, LANES lanes per row.
+template <int ROWS, int LANES, int M, typename XT>
+FD_DEVICE void
+gemvBf16Partial(const uint16_t *__restrict__ w, const XT *__restrict__ x, int k,
+                const int (&rows)[ROWS], int lane, float (&acc)[ROWS][M]) {
   static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
-  const int lane = laneId();
-  const int wave = threadX() / kWaveSize;
-  const int row0 = (blockX() * WAVES + wave) * ROWS;
-  if (row0 >= n) {
-    return;
-  }
-  int rows[ROWS];
-  clampRows<ROWS>(row0, n, rows);
-  float acc[ROWS][M] = {};
-  for (int k0 = lane * 8; k0 < k; k0 += 8 * kWaveSize) {
+  for (int k0 = lane * 8; k0 < k; k0 += 8 * LANES) {
     float xv[M][8];
 #pragma unroll
     for (int m = 0; m < M; ++m) {
@@ -244,7 +278,23 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       }
     }
   }
-  reduceAndStore<ROWS, M, OUT_BF16>(acc, y, n, row0, lane);
+}
+
+template <int ROWS, int LANES, int M, int WAVES, bool OUT_BF16, bool ACCUM,
+          typename XT = uint16_t>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_bf16(const uint16_t *__restrict__ w, const XT *__restrict__ x,
+              void *__restrict__ y, int n, int k) {
+  const WaveSplit<ROWS, LANES> split(WAVES);
+  if (split.waveRow0 >= n) {
+    return;
+  }
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, n, rows);
+  float acc[ROWS][M] = {};
+  gemvBf16Partial<ROWS, LANES, M, XT>(w, x, k, rows, split.lane, acc);
+  reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
+                                                  split.lane);
 }
 
 } // namespace fd::kernels

@@ -26,3 +26,7 @@ config.substitutions.append(("%src", config.fd_src_root))
 if config.nvcc:
     config.available_features.add("nvcc")
     config.substitutions.append(("%nvcc", config.nvcc))
+
+# Compiled kernel resources (the cost model's candidates) are shared by the
+# tests of one build: each instance is compiled once per build tree.
+config.environment["FD_KERNEL_CACHE"] = os.path.join(config.fd_obj_root, "kernel-cache")

@@ -142,7 +142,27 @@ void compareGemv(const std::string &what, const std::vector<double> &ref,
   report(what, worst, bad);
 }
 
-template <int ROWS, int M, int WAVES, int GROUP, bool ZEROS, bool OUT_BF16>
+/// For an accumulating GEMV: fills the float output with random values,
+/// adds them to the reference and to the error scale.
+std::vector<float> randomF(size_t n, float scale);
+
+template <bool ACCUM>
+void addBase(void *dy, std::vector<double> &ref, std::vector<double> &absSum) {
+  if constexpr (ACCUM) {
+    std::vector<float> base = randomF(ref.size(), 3.0f);
+    CHECK(cudaMemcpy(dy, base.data(), base.size() * sizeof(float),
+                     cudaMemcpyHostToDevice));
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ref[i] += base[i];
+      absSum[i] += std::fabs(base[i]);
+    }
+  }
+}
+
+/// ACCUM: y starts as random values (the residual stream) and the GEMV adds
+/// into it; the reference adds the same base.
+template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
+          bool OUT_BF16, bool ACCUM = false>
 void checkW4(int n, int k) {
   // GPTQ-packed random weights, as a checkpoint stores them.
   std::uniform_int_distribution<uint32_t> word;
@@ -188,21 +208,24 @@ void checkW4(int n, int k) {
   DeviceBuffer<uint16_t> ds(packed.scales), dx(x);
   DeviceBuffer<uint8_t> dz(packed.zeros);
   DeviceBuffer<uint8_t> dy(ref.size() * (OUT_BF16 ? 2 : 4));
-  int rowsPerBlock = ROWS * WAVES;
-  fd::kernels::gemv_w4a16<ROWS, M, WAVES, GROUP, ZEROS, OUT_BF16>
+  addBase<ACCUM>(dy.ptr, ref, absSum);
+  int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  fd::kernels::gemv_w4a16<ROWS, LANES, M, WAVES, GROUP, ZEROS, OUT_BF16, ACCUM>
       <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(
           dq.ptr, ds.ptr, dz.ptr, dx.ptr, dy.ptr, n, k);
   CHECK_LAUNCH();
   std::vector<uint8_t> y = dy.read();
   char what[160];
-  std::snprintf(
-      what, sizeof what,
-      "gemv_w4a16<rows %d, M %d, waves %d, g %d, zeros %d, %s> N=%d K=%d", ROWS,
-      M, WAVES, GROUP, ZEROS, OUT_BF16 ? "bf16" : "f32", n, k);
+  std::snprintf(what, sizeof what,
+                "gemv_w4a16<rows %d, lanes %d, M %d, waves %d, g %d, zeros %d, "
+                "%s%s> N=%d K=%d",
+                ROWS, LANES, M, WAVES, GROUP, ZEROS, OUT_BF16 ? "bf16" : "f32",
+                ACCUM ? ", +=" : "", n, k);
   compareGemv<OUT_BF16>(what, ref, absSum, y.data(), ref.size());
 }
 
-template <int ROWS, int M, int WAVES, bool OUT_BF16>
+template <int ROWS, int LANES, int M, int WAVES, bool OUT_BF16,
+          bool ACCUM = false>
 void checkBf16(int n, int k) {
   std::vector<uint16_t> w = randomBf16(static_cast<size_t>(n) * k,
                                        1.0f / std::sqrt(static_cast<float>(k)));
@@ -224,16 +247,18 @@ void checkBf16(int n, int k) {
   }
   DeviceBuffer<uint16_t> dw(w), dx(x);
   DeviceBuffer<uint8_t> dy(ref.size() * (OUT_BF16 ? 2 : 4));
-  int rowsPerBlock = ROWS * WAVES;
-  fd::kernels::gemv_bf16<ROWS, M, WAVES, OUT_BF16>
+  addBase<ACCUM>(dy.ptr, ref, absSum);
+  int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  fd::kernels::gemv_bf16<ROWS, LANES, M, WAVES, OUT_BF16, ACCUM>
       <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(dw.ptr, dx.ptr,
                                                               dy.ptr, n, k);
   CHECK_LAUNCH();
   std::vector<uint8_t> y = dy.read();
   char what[160];
   std::snprintf(what, sizeof what,
-                "gemv_bf16<rows %d, M %d, waves %d, %s> N=%d K=%d", ROWS, M,
-                WAVES, OUT_BF16 ? "bf16" : "f32", n, k);
+                "gemv_bf16<rows %d, lanes %d, M %d, waves %d, %s%s> N=%d K=%d",
+                ROWS, LANES, M, WAVES, OUT_BF16 ? "bf16" : "f32",
+                ACCUM ? ", +=" : "", n, k);
   compareGemv<OUT_BF16>(what, ref, absSum, y.data(), ref.size());
 }
 
@@ -372,6 +397,7 @@ void compareAll(const std::string &what, const std::vector<double> &ref,
 double sigmoidD(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double siluD(double x) { return x / (1.0 + std::exp(-x)); }
 
+template <int LANES>
 void checkExperts(int e, int slots, int n, int k, bool sharedX) {
   constexpr int G = 128;
   std::uniform_int_distribution<uint32_t> word;
@@ -423,15 +449,15 @@ void checkExperts(int e, int slots, int n, int k, bool sharedX) {
   DeviceBuffer<uint16_t> ds(allS), dx(x);
   DeviceBuffer<uint8_t> dz(static_cast<size_t>(0));
   DeviceBuffer<float> dy(ref.size());
-  dim3 grid((n + 7) / 8, slots);
-  fd::kernels::gemv_w4a16_experts<2, 4, G, false, false><<<grid, 128>>>(
+  dim3 grid((n + 8 * (32 / LANES) - 1) / (8 * (32 / LANES)), slots);
+  fd::kernels::gemv_w4a16_experts<2, LANES, 4, G, false, false><<<grid, 128>>>(
       dq.ptr, ds.ptr, dz.ptr, di.ptr, dx.ptr, sharedX ? 0 : k, dy.ptr, n, k);
   CHECK_LAUNCH();
   std::vector<float> y = dy.read();
   char what[160];
   std::snprintf(what, sizeof what,
-                "gemv_w4a16_experts<2,4,128> E=%d slots=%d N=%d K=%d x %s", e,
-                slots, n, k, sharedX ? "shared" : "per slot");
+                "gemv_w4a16_experts<2,%d,4,128> E=%d slots=%d N=%d K=%d x %s",
+                LANES, e, slots, n, k, sharedX ? "shared" : "per slot");
   compareGemv<false>(what, ref, absSum, y.data(), y.size());
 }
 
@@ -770,7 +796,7 @@ void checkFloatRouterPath(int e, int h) {
   fd::kernels::rms_norm<256, true, float, float>
       <<<1, 256>>>(dh.ptr, dnw.ptr, dx.ptr, h, 1e-6f);
   CHECK_LAUNCH();
-  fd::kernels::gemv_bf16<2, 1, 4, false, float>
+  fd::kernels::gemv_bf16<2, 32, 1, 4, false, false, float>
       <<<(e + 7) / 8, 128>>>(dw.ptr, dx.ptr, dy.ptr, e, h);
   CHECK_LAUNCH();
   double ss = 0;
@@ -941,26 +967,38 @@ int main(int argc, char **argv) {
   // Qwen3.5-35B-A3B shapes: in_proj_qkv, q_proj, out_proj/o_proj, expert
   // gate/up and down, shared expert; plus tails (N not a multiple of the
   // rows per block).
-  checkW4<2, 1, 4, 128, false, true>(8192, 2048);
-  checkW4<4, 1, 4, 128, false, false>(2048, 4096);
-  checkW4<1, 1, 8, 128, false, false>(512, 2048);
-  checkW4<2, 1, 4, 128, false, true>(2048, 512);
-  checkW4<4, 4, 2, 128, true, false>(4100, 2048);
-  checkW4<2, 2, 4, 32, true, true>(1000, 1024);
-  checkW4<1, 3, 4, 64, false, false>(777, 512);
-  checkBf16<2, 1, 4, false>(256, 2048); // router
-  checkBf16<4, 1, 4, true>(512, 2048);  // shared expert gate/up
-  checkBf16<1, 1, 8, false>(32, 2048);  // in_proj_b/a
-  checkBf16<4, 4, 2, false>(2051, 512);
-  checkBf16<2, 1, 8, false>(248320, 2048); // lm_head
+  checkW4<2, 32, 1, 4, 128, false, true>(8192, 2048);
+  checkW4<4, 32, 1, 4, 128, false, false>(2048, 4096);
+  checkW4<1, 32, 1, 8, 128, false, false, true>(2048, 4096); // o_proj += h
+  checkW4<1, 32, 1, 8, 128, false, false>(512, 2048);
+  checkW4<4, 8, 1, 2, 128, false, false>(512, 2048);
+  checkW4<2, 32, 1, 4, 128, false, true>(2048, 512);
+  checkW4<2, 16, 1, 4, 128, false, false, true>(2048, 512);
+  checkW4<1, 16, 1, 8, 32, true, false>(2050, 512);
+  checkW4<4, 32, 4, 2, 128, true, false>(4100, 2048);
+  checkW4<2, 16, 4, 2, 128, true, false, true>(4100, 2048);
+  checkW4<2, 32, 2, 4, 32, true, true>(1000, 1024);
+  checkW4<1, 32, 3, 4, 64, false, false>(777, 512);
+  checkW4<2, 8, 3, 4, 64, false, false>(777, 512);
+  checkBf16<2, 32, 1, 4, false>(256, 2048);       // router
+  checkBf16<4, 32, 1, 4, true>(512, 2048);        // shared expert gate/up
+  checkBf16<1, 16, 1, 8, false, true>(2048, 512); // shared down += h
+  checkBf16<1, 32, 1, 8, false>(32, 2048);        // in_proj_b/a
+  checkBf16<1, 8, 1, 2, false>(32, 2048);
+  checkBf16<4, 32, 4, 2, false>(2051, 512);
+  checkBf16<2, 16, 4, 2, false, true>(2051, 512);
+  checkBf16<2, 32, 1, 8, false>(248320, 2048); // lm_head
   checkRmsNorm<256, true>(4, 2048);
   checkRmsNorm<128, false>(3, 256);
   checkRmsNorm<64, true>(16, 128);
   checkEmbed(248320, 2048, 5);
   checkArgmax(248320);
   checkArgmax(1000);
-  checkExperts(16, 8, 512, 2048, true);  // gate/up: shared x
-  checkExperts(16, 8, 2048, 512, false); // down: x per slot
+  checkExperts<32>(16, 8, 512, 2048, true); // gate/up: shared x
+  checkExperts<16>(16, 8, 512, 2048, true);
+  checkExperts<32>(16, 8, 2048, 512, false); // down: x per slot
+  checkExperts<16>(16, 8, 2048, 512, false);
+  checkExperts<8>(16, 8, 2050, 512, false);
   checkRouter(256, 8, true);
   checkRouter(8, 2, true);
   checkRouter(128, 8, false);

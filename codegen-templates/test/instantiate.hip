@@ -14,20 +14,20 @@
 namespace fd::kernels {
 
 // Qwen3.5-35B-A3B decode (M = 1) and 4-token verification shapes.
-template __global__ void gemv_w4a16<2, 1, 4, 128, false, true>(const int32_t *, const uint16_t *,
+template __global__ void gemv_w4a16<2, 32, 1, 4, 128, false, true, false>(const int32_t *, const uint16_t *,
                                                                const uint8_t *, const uint16_t *,
                                                                void *, int, int);
-template __global__ void gemv_w4a16<4, 4, 2, 128, true, false>(const int32_t *, const uint16_t *,
+template __global__ void gemv_w4a16<4, 16, 4, 2, 128, true, false, true>(const int32_t *, const uint16_t *,
                                                                const uint8_t *, const uint16_t *,
                                                                void *, int, int);
-template __global__ void gemv_bf16<2, 1, 8, false>(const uint16_t *, const uint16_t *, void *,
+template __global__ void gemv_bf16<2, 32, 1, 8, false, false>(const uint16_t *, const uint16_t *, void *,
                                                    int, int);
 template __global__ void rms_norm<256, true>(const uint16_t *, const uint16_t *, uint16_t *, int,
                                              float);
 template __global__ void embed<256>(const uint16_t *, const int32_t *, uint16_t *, int);
 template __global__ void rms_norm<256, true, float, float>(const float *, const uint16_t *, float *,
                                                            int, float);
-template __global__ void gemv_bf16<2, 1, 4, false, float>(const uint16_t *, const float *, void *,
+template __global__ void gemv_bf16<2, 16, 1, 4, false, true, float>(const uint16_t *, const float *, void *,
                                                           int, int);
 template __global__ void embed<256, float>(const uint16_t *, const int32_t *, float *, int);
 template __global__ void argmax<1024>(const float *, int, int32_t *);
@@ -39,7 +39,7 @@ template __global__ void argmax<1024>(const float *, int, int32_t *);
 
 namespace fd::kernels {
 
-template __global__ void gemv_w4a16_experts<2, 4, 128, false, false>(
+template __global__ void gemv_w4a16_experts<2, 16, 4, 128, false, false>(
     const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *, int,
     void *, int, int);
 template __global__ void router_topk<256>(const float *, int, int, int, int32_t *, float *);

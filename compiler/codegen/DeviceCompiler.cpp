@@ -5,6 +5,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -85,7 +86,16 @@ llvm::Expected<int> run(llvm::ArrayRef<std::string> args, std::string &output,
     return error(args[0] + ": not found on PATH");
   }
   llvm::SmallString<128> log(workDir);
-  llvm::sys::path::append(log, "compiler-output.txt");
+  std::optional<llvm::FileRemover> removeLog;
+  if (workDir.empty()) {
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("fd-compiler", "txt", log)) {
+      return error("cannot make a temporary file: " + ec.message());
+    }
+    removeLog.emplace(log);
+  } else {
+    llvm::sys::path::append(log, "compiler-output.txt");
+  }
   // The redirect does not truncate: start from no file.
   llvm::sys::fs::remove(log);
   std::vector<StringRef> argv;
@@ -182,6 +192,23 @@ std::vector<KernelResources> parsePtxasInfo(const std::string &text) {
   return out;
 }
 
+llvm::Expected<std::string>
+compilerVersion(GpuTarget target, const DeviceCompileOptions &options) {
+  const std::string &program = isAmd(target) ? options.clang : options.nvcc;
+  std::string version;
+  llvm::Expected<int> rc = run({program, "--version"}, version, "");
+  if (!rc) {
+    return rc.takeError();
+  }
+  if (*rc != 0) {
+    return error(program + " --version failed");
+  }
+  llvm::SmallVector<StringRef> lines;
+  StringRef(version).trim().split(lines, '\n');
+  // clang: the first line; nvcc: the last ("Build cuda_13.0...").
+  return (isAmd(target) ? lines.front() : lines.back()).trim().str();
+}
+
 llvm::Expected<DeviceBinary>
 compileForTarget(const std::string &source, GpuTarget target,
                  const DeviceCompileOptions &options) {
@@ -252,15 +279,9 @@ compileForTarget(const std::string &source, GpuTarget target,
     return error(obj + ": " + image.getError().message());
   }
   bin.image.assign((*image)->getBufferStart(), (*image)->getBufferEnd());
-  std::string version;
-  if (llvm::Expected<int> v = run({args[0], "--version"}, version, dir);
-      v && *v == 0) {
-    llvm::SmallVector<StringRef> lines;
-    StringRef(version).trim().split(lines, '\n');
-    // clang: the first line; nvcc: the last ("Build cuda_13.0...").
-    bin.compilerVersion =
-        (isAmd(target) ? lines.front() : lines.back()).trim().str();
-  } else if (!v) {
+  if (llvm::Expected<std::string> v = compilerVersion(target, options)) {
+    bin.compilerVersion = *v;
+  } else {
     llvm::consumeError(v.takeError());
   }
   return bin;

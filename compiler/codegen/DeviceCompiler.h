@@ -64,6 +64,11 @@ llvm::Expected<DeviceBinary>
 compileForTarget(const std::string &source, GpuTarget target,
                  const DeviceCompileOptions &options);
 
+/// The compiler's identity for `target`: clang's first `--version` line or
+/// nvcc's build line (part of the resource cache's key).
+llvm::Expected<std::string>
+compilerVersion(GpuTarget target, const DeviceCompileOptions &options);
+
 /// Parsers of the compilers' reports, exposed for tests.
 std::vector<KernelResources> parseAmdRemarks(const std::string &text);
 std::vector<KernelResources> parsePtxasInfo(const std::string &text);

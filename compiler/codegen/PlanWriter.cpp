@@ -15,9 +15,21 @@ namespace json = llvm::json;
 namespace fd::codegen {
 
 llvm::Expected<std::string>
-writePlanJson(ModuleOp module, const KernelSource &source,
-              const std::map<std::string, std::vector<std::string>> &symbols,
+writePlanJson(ModuleOp module, const std::vector<TargetPlan> &targets,
               uint64_t planHash) {
+  auto launchesOf = [](ModuleOp m) {
+    std::vector<fdk::LaunchOp> out;
+    for (fdk::StepOp step : m.getOps<fdk::StepOp>()) {
+      for (fdk::LaunchOp l : step.getBody().getOps<fdk::LaunchOp>()) {
+        out.push_back(l);
+      }
+    }
+    return out;
+  };
+  std::vector<std::vector<fdk::LaunchOp>> perTarget;
+  for (const TargetPlan &t : targets) {
+    perTarget.push_back(launchesOf(t.module));
+  }
   json::Array buffers;
   std::map<std::string, int64_t> index;
   module.walk([&](fdk::BufferOp b) {
@@ -40,11 +52,27 @@ writePlanJson(ModuleOp module, const KernelSource &source,
   for (fdk::StepOp step : module.getOps<fdk::StepOp>()) {
     for (fdk::LaunchOp l : step.getBody().getOps<fdk::LaunchOp>()) {
       const TemplateInfo *info = lookupTemplate(l.getTemplateName().str());
-      size_t inst = source.launchInstance.at(i++);
       json::Object kernel;
-      for (const auto &[target, syms] : symbols) {
-        kernel[target] = syms.at(inst);
+      for (size_t t = 0; t < targets.size(); ++t) {
+        if (i >= perTarget[t].size() ||
+            i >= targets[t].source->launchInstance.size() ||
+            perTarget[t][i].getTemplateName() != l.getTemplateName()) {
+          return llvm::createStringError(
+              llvm::inconvertibleErrorCode(),
+              "the " + targets[t].target +
+                  " plan does not match the base plan's launches");
+        }
+        fdk::LaunchOp tl = perTarget[t][i];
+        const KernelInstance &inst =
+            targets[t].source->instances[targets[t].source->launchInstance[i]];
+        kernel[targets[t].target] = json::Object{
+            {"symbol", inst.symbol},
+            {"grid",
+             json::Array{tl.getGrid()[0], tl.getGrid()[1], tl.getGrid()[2]}},
+            {"block", json::Array{tl.getBlock()[0], tl.getBlock()[1],
+                                  tl.getBlock()[2]}}};
       }
+      ++i;
       json::Array args;
       size_t in = 0, out = 0;
       for (const KernelArg &a : info->args) {
@@ -76,13 +104,9 @@ writePlanJson(ModuleOp module, const KernelSource &source,
         }
         args.push_back(json::Object{{"name", a.name}, {"buffer", it->second}});
       }
-      launches.push_back(json::Object{
-          {"kernel", std::move(kernel)},
-          {"template", l.getTemplateName().str()},
-          {"grid", json::Array{l.getGrid()[0], l.getGrid()[1], l.getGrid()[2]}},
-          {"block",
-           json::Array{l.getBlock()[0], l.getBlock()[1], l.getBlock()[2]}},
-          {"args", std::move(args)}});
+      launches.push_back(json::Object{{"kernel", std::move(kernel)},
+                                      {"template", l.getTemplateName().str()},
+                                      {"args", std::move(args)}});
     }
   }
   int64_t arena = 0;
@@ -95,7 +119,7 @@ writePlanJson(ModuleOp module, const KernelSource &source,
   }
   json::Object plan{{"format", "fusedecode-plan"},
                     {"max_context", maxContext},
-                    {"version", 1},
+                    {"version", 2},
                     {"plan_hash", llvm::formatv("{0:x16}", planHash).str()},
                     {"arena_bytes", arena},
                     {"buffers", std::move(buffers)},

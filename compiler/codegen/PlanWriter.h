@@ -3,10 +3,11 @@
 //
 // OUT/plan.json: everything the generic runtime needs to run one decode
 // step, with no MLIR and no knowledge of the model: buffers (kind, size,
-// arena offset, weights-file tensor), and launches in order (kernel symbol
-// per target, grid, block, and the argument list in kernel order: a buffer,
-// a null pointer, or a typed scalar). Written from the lowered module and
-// the kernel registry's argument order.
+// arena offset, weights-file tensor), and launches in order (per target:
+// kernel symbol, grid and block, since the cost model picks parameters per
+// target; and the argument list in kernel order: a buffer, a null pointer,
+// or a typed scalar). Written from the lowered module, each target's
+// selected copy of it and the kernel registry's argument order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,10 +24,16 @@
 
 namespace fd::codegen {
 
-/// `symbols[target][instance]` is the instance's kernel symbol on `target`.
+/// One target's copy of the plan after fd-select-kernels: same buffers and
+/// launch order as the base module, its own parameters, grid and block.
+struct TargetPlan {
+  std::string target;
+  mlir::ModuleOp module;
+  const KernelSource *source = nullptr; // with symbols bound for `target`
+};
+
 llvm::Expected<std::string>
-writePlanJson(mlir::ModuleOp module, const KernelSource &source,
-              const std::map<std::string, std::vector<std::string>> &symbols,
+writePlanJson(mlir::ModuleOp module, const std::vector<TargetPlan> &targets,
               uint64_t planHash);
 
 } // namespace fd::codegen

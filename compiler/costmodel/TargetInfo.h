@@ -42,6 +42,9 @@ struct TargetInfo {
   /// Per launch inside a replayed graph, microseconds; 0 where it has not
   /// been measured (the AMD targets).
   double launchMicroseconds = 0;
+  /// Loaded DRAM latency, microseconds: how long a wave waits for a batch
+  /// of loads (the cost model's latency term).
+  double memoryLatencyMicros = 0;
 };
 
 /// The description of `name`, or null.

@@ -164,16 +164,17 @@ private:
         return failure();
       }
       launch("gemv_w4a16",
-             {p("ROWS", rows), p("M", 1), p("WAVES", waves),
+             {p("ROWS", rows), p("LANES", 32), p("M", 1), p("WAVES", waves),
               p("GROUP", wb->group), pb("ZEROS", wb->hasZeros),
-              pb("OUT_BF16", false)},
+              pb("OUT_BF16", false), pb("ACCUM", false)},
              ceilDiv(n, rows * waves), 1, waves * 32,
              {wb->qweight, wb->scales, wb->zeros, x.sym}, {y.sym},
              {si("n", n), si("k", k)});
     } else {
       launch("gemv_bf16",
-             {p("ROWS", rows), p("M", 1), p("WAVES", waves),
-              pb("OUT_BF16", false), pb("X_F32", x.isFloat)},
+             {p("ROWS", rows), p("LANES", 32), p("M", 1), p("WAVES", waves),
+              pb("OUT_BF16", false), pb("ACCUM", false),
+              pb("X_F32", x.isFloat)},
              ceilDiv(n, rows * waves), 1, waves * 32,
              {plain(weight, false), x.sym}, {y.sym}, {si("n", n), si("k", k)});
     }
@@ -336,8 +337,9 @@ LogicalResult Lowering::lower(Operation &op) {
       }
       ActBuffer y = act(what, topk * n, true);
       launch("gemv_w4a16_experts",
-             {p("ROWS", 2), p("WAVES", 4), p("GROUP", wb->group),
-              pb("ZEROS", wb->hasZeros), pb("OUT_BF16", false)},
+             {p("ROWS", 2), p("LANES", 32), p("WAVES", 4),
+              p("GROUP", wb->group), pb("ZEROS", wb->hasZeros),
+              pb("OUT_BF16", false)},
              ceilDiv(n, 8), topk, 128,
              {wb->qweight, wb->scales, wb->zeros, ids, xin.sym}, {y.sym},
              {si("xSlotStride", xStride), si("n", n), si("k", k)});

@@ -55,4 +55,76 @@ def PlanMemoryPass : Pass<"fd-plan-memory", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseResidualPass : Pass<"fd-fuse-residual", "mlir::ModuleOp"> {
+  let summary = "Fold residual adds into the epilogue of the launch that produces the addend";
+  let description = [{
+    An `add_residual` launch (h += y) whose `y` comes from a float-output
+    `gemv_w4a16` / `gemv_bf16` (o_proj, out_proj, a dense MLP's down
+    projection) becomes that GEMV's epilogue: the GEMV gets `ACCUM = true`
+    and writes into `h`, adding to what is there. When `y` comes from
+    `moe_combine` (the routed experts' weighted sum plus the gated shared
+    expert), `h` becomes its `base` and its output. Either way one launch
+    and one float round trip of the hidden state disappear, and the sum is
+    computed with the same float operations in the same order, so results
+    are bit-identical. Applied only when `y` has no other reader or writer,
+    the producer does not read `h`, and nothing between the two launches
+    touches `h` or `y`; `y`'s buffer is removed when nothing names it any
+    more.
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_w4a16" <{ACCUM = false, ...}> ... ins [..., @a.x] outs [@a.y]
+    fdkernel.launch "add_residual" <{THREADS = 256}> ... ins [@a.y] outs [@a.h]
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "gemv_w4a16" <{ACCUM = true, ...}> ... ins [..., @a.x] outs [@a.h]
+        epilogues [#fdkernel.epilogue<residual_add>]
+    ```
+  }];
+}
+
+def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
+  let summary = "Choose each GEMV launch's template parameters with the cost model";
+  let description = [{
+    For every `gemv_w4a16`, `gemv_w4a16_experts` and `gemv_bf16` launch,
+    lists the candidate settings of ROWS (rows per lane group), LANES (lanes
+    splitting K) and WAVES (waves per block), compiles each candidate
+    instance for `target` with the real device compiler (clang-22 for AMD,
+    nvcc for NVIDIA; results cached per instance, target, compiler version
+    and template sources under `cache-dir`), predicts each one's time from
+    bytes moved, occupancy-limited loads in flight, the tail over compute
+    units and the launch cost (`compiler/costmodel/CostModel.h`), and keeps
+    the fastest; near ties go to higher occupancy, then fewer registers.
+    Candidates that spill are never chosen. Grid and block follow the
+    choice; every launch gets the target, and each GEMV an `fdkernel.cost`
+    attribute with what decided. Launches of equal template and shape share
+    one decision.
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_w4a16_experts" <{ROWS = 2, LANES = 32, WAVES = 4, ...}>
+        target <gfx1151> grid [256, 8, 1] block [128, 1, 1] ... scalars {k = 512, n = 2048, ...}
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "gemv_w4a16_experts" <{ROWS = 1, LANES = 16, WAVES = 4, ...}>
+        target <gfx1151> grid [256, 8, 1] block [128, 1, 1] ...
+        {fdkernel.cost = {bound = "bandwidth", candidates = 27, occupancy = 1.0,
+                          predicted_us = 17.6, reason = "...", registers = 40}}
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "GPU target: gfx1151, gfx1100 or sm_90">,
+    Option<"cacheDir", "cache-dir", "std::string", /*default=*/"\"\"",
+           "Resource cache directory (default: $FD_KERNEL_CACHE, else "
+           "~/.cache/fusedecode/kernels)">,
+    Option<"templates", "templates", "std::string", /*default=*/"\"\"",
+           "Kernel template directory (default: the source tree's "
+           "codegen-templates)">,
+  ];
+  let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
+}
+
 #endif

@@ -142,7 +142,8 @@ private:
   struct Launch {
     void *fn = nullptr;
     const PlanLaunch *plan = nullptr;
-    std::deque<uint64_t> storage; // stable addresses for argument values
+    const PlanKernel *kernel = nullptr; // this device's target
+    std::deque<uint64_t> storage;       // stable addresses for argument values
     std::vector<void *> params;
   };
   std::deque<Launch> launches_;
@@ -308,7 +309,8 @@ fd_error_t GpuBackend::open(const BackendInput &in, bool &unavailable) {
     }
     Launch &l = launches_.emplace_back();
     l.plan = &pl;
-    if (fd_error_t e = gpu_->function(it->second, l.fn)) {
+    l.kernel = &it->second;
+    if (fd_error_t e = gpu_->function(it->second.symbol, l.fn)) {
       return e;
     }
     for (const PlanArg &a : pl.args) {
@@ -339,7 +341,7 @@ fd_error_t GpuBackend::open(const BackendInput &in, bool &unavailable) {
     return e;
   }
   for (Launch &l : launches_) {
-    if (fd_error_t e = gpu_->launch(l.fn, l.plan->grid, l.plan->block,
+    if (fd_error_t e = gpu_->launch(l.fn, l.kernel->grid, l.kernel->block,
                                     l.params.data(), l.plan->templateName)) {
       return e;
     }

@@ -15,8 +15,8 @@ fd_error_t parsePlan(const std::string &text, const std::string &path,
     return makeError(path + ": malformed JSON");
   }
   try {
-    if (j.at("format") != "fusedecode-plan" || j.at("version") != 1) {
-      return makeError(path + ": not a version 1 fusedecode plan");
+    if (j.at("format") != "fusedecode-plan" || j.at("version") != 2) {
+      return makeError(path + ": not a version 2 fusedecode plan");
     }
     out.hash = std::stoull(j.at("plan_hash").get<std::string>(), nullptr, 16);
     out.arenaBytes = j.at("arena_bytes").get<uint64_t>();
@@ -37,13 +37,18 @@ fd_error_t parsePlan(const std::string &text, const std::string &path,
     }
     for (const auto &l : j.at("decode")) {
       PlanLaunch pl;
-      for (auto it = l.at("kernel").begin(); it != l.at("kernel").end(); ++it) {
-        pl.kernel[it.key()] = it.value().get<std::string>();
-      }
       pl.templateName = l.at("template").get<std::string>();
-      for (int d = 0; d < 3; ++d) {
-        pl.grid[d] = l.at("grid").at(d).get<unsigned>();
-        pl.block[d] = l.at("block").at(d).get<unsigned>();
+      for (auto it = l.at("kernel").begin(); it != l.at("kernel").end(); ++it) {
+        PlanKernel &k = pl.kernel[it.key()];
+        k.symbol = it.value().at("symbol").get<std::string>();
+        for (int d = 0; d < 3; ++d) {
+          k.grid[d] = it.value().at("grid").at(d).get<unsigned>();
+          k.block[d] = it.value().at("block").at(d).get<unsigned>();
+          if (k.grid[d] == 0 || k.block[d] == 0) {
+            return makeError(path + ": launch of " + pl.templateName +
+                             " has an empty grid or block for " + it.key());
+          }
+        }
       }
       for (const auto &a : l.at("args")) {
         PlanArg pa;

@@ -26,10 +26,16 @@ struct PlanArg {
   uint64_t u64 = 0;
 };
 
-struct PlanLaunch {
-  std::map<std::string, std::string> kernel; // target -> symbol
-  std::string templateName;
+/// One target's kernel for a launch: the cost model picks template
+/// parameters per target, and with them the launch dimensions.
+struct PlanKernel {
+  std::string symbol;
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+};
+
+struct PlanLaunch {
+  std::map<std::string, PlanKernel> kernel; // by target
+  std::string templateName;
   std::vector<PlanArg> args;
 };
 

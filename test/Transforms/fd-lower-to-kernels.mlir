@@ -27,7 +27,7 @@ module {
 // CHECK-NEXT: fdkernel.launch "embed"<{OUT_F32 = true, THREADS = 256 : i64}> target <sm_90> grid [1, 1, 1] block [256, 1, 1] ins [@w.emb, @io.token] outs [@a0.h] scalars {h = 64 : i32}
 // CHECK-NEXT: fdkernel.launch "rms_norm"<{IN_F32 = true, OUT_F32 = false, THREADS = 256 : i64, ZERO_CENTERED = true}> {{.*}} ins [@a0.h, @w.ln] outs [@[[X:[a-z0-9.]+]]] scalars {d = 64 : i32, eps = 9.99999997E-7 : f32}
 // Symmetric 4-bit: no zero points after the repack (@__null).
-// CHECK-NEXT: fdkernel.launch "gemv_w4a16"<{GROUP = 32 : i64, M = 1 : i64, OUT_BF16 = false, ROWS = 2 : i64, WAVES = 4 : i64, ZEROS = false}> target <sm_90> grid [8, 1, 1] block [128, 1, 1] ins [@w.w.qweight, @w.w.scales, @__null, @[[X]]] outs [@[[Y:[a-z0-9.]+]]] scalars {k = 64 : i32, n = 64 : i32}
+// CHECK-NEXT: fdkernel.launch "gemv_w4a16"<{ACCUM = false, GROUP = 32 : i64, LANES = 32 : i64, M = 1 : i64, OUT_BF16 = false, ROWS = 2 : i64, WAVES = 4 : i64, ZEROS = false}> target <sm_90> grid [8, 1, 1] block [128, 1, 1] ins [@w.w.qweight, @w.w.scales, @__null, @[[X]]] outs [@[[Y:[a-z0-9.]+]]] scalars {k = 64 : i32, n = 64 : i32}
 // CHECK-NEXT: fdkernel.launch "add_residual"<{THREADS = 256 : i64}> {{.*}} ins [@[[Y]]] outs [@a0.h] scalars {n = 64 : i32}
 // CHECK-NEXT: fdkernel.launch "rms_norm"{{.*}} ins [@a0.h, @w.ln]
 // CHECK-NEXT: fdkernel.launch "gemv_bf16"{{.*}} ins [@w.head, @{{.*}}] outs [@[[L:[a-z0-9.]+]]] scalars {k = 64 : i32, n = 16 : i32}

@@ -4,7 +4,9 @@
 // compile-model CHECKPOINT --emit={fdgraph,fdkernel} [-o FILE]
 //
 // Imports a Hugging Face checkpoint directory, lowers its decode step to
-// kernel launches, generates kernels.hip and compiles it per target, packs
+// kernel launches, lets the cost model choose each GEMV's parameters per
+// target (--explain prints why), generates kernels.<target>.hip and
+// compiles it, packs
 // the weights and writes the model executable OUT/<model> (the runtime's
 // fd-run with plan, reference program and code objects appended), or
 // prints one stage. Errors are one line on stderr and exit status 1.
@@ -21,6 +23,7 @@
 #include "compiler/reference/RefBuilder.h"
 #include "compiler/reference/RefProgramJson.h"
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/SelectKernels.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -90,6 +93,27 @@ cl::opt<std::string> runtimeProgram(
     cl::desc("The runtime program the executable is made from (default: "
              "fd-run beside compile-model)"),
     cl::cat(category));
+cl::opt<bool> fuseResidual(
+    "fuse-residual",
+    cl::desc("Fold residual adds into the epilogue of o_proj / out_proj / "
+             "the MoE combination (fd-fuse-residual; default on)"),
+    cl::init(true), cl::cat(category));
+cl::opt<bool> explain(
+    "explain",
+    cl::desc("Print the cost model's decision per GEMV shape and target: "
+             "candidates, registers, occupancy, predicted time, the choice "
+             "and why"),
+    cl::init(false), cl::cat(category));
+cl::opt<bool> noCostModel(
+    "no-cost-model",
+    cl::desc("Keep the lowering's fixed GEMV parameters (ROWS=2, LANES=32, "
+             "WAVES=4) instead of the cost model's choice"),
+    cl::init(false), cl::cat(category));
+cl::opt<std::string> kernelCache(
+    "kernel-cache",
+    cl::desc("Directory caching compiled kernel resources (default: "
+             "$FD_KERNEL_CACHE, else ~/.cache/fusedecode/kernels)"),
+    cl::cat(category));
 cl::opt<std::string> outputFile(
     "o",
     cl::desc("Output directory (compile) or file with --emit ('-' for stdout)"),
@@ -126,6 +150,77 @@ fd::costmodel::Occupancy predictOccupancy(fd::codegen::GpuTarget t,
       static_cast<int>(blockThreads));
 }
 
+/// The target the lowering is written for (its launches name one; each
+/// output target then gets its own selected copy).
+std::string lowerTarget() {
+  return targets.empty() ? std::string("sm_90") : targets.front();
+}
+
+/// Runs `pm` on `module`, turning the first diagnostic into one line.
+std::string runPasses(mlir::PassManager &pm, mlir::ModuleOp module) {
+  std::string firstError;
+  mlir::ScopedDiagnosticHandler handler(
+      module.getContext(), [&](mlir::Diagnostic &d) {
+        if (firstError.empty()) {
+          llvm::raw_string_ostream os(firstError);
+          os << d.getLocation() << ": " << d.str();
+        }
+        return mlir::success();
+      });
+  if (mlir::failed(pm.run(module))) {
+    return firstError.empty() ? std::string("pass pipeline failed")
+                              : firstError;
+  }
+  return "";
+}
+
+/// fd-select-kernels for `target` on `module`; decisions appended to `sink`.
+std::string selectKernels(mlir::ModuleOp module, const std::string &target,
+                          std::vector<fd::transforms::KernelChoice> *sink) {
+  mlir::PassManager pm(module.getContext());
+  fd::transforms::SelectKernelsPassOptions options;
+  options.target = target;
+  options.cacheDir = kernelCache;
+  options.templates = templatesDir;
+  if (noCostModel) {
+    // Only the target attribute changes: the lowering's parameters stay.
+    module.walk([&](fd::fdkernel::LaunchOp l) {
+      l.setTargetAttr(fd::fdkernel::TargetAttr::get(
+          module.getContext(), *fd::fdkernel::symbolizeTarget(target)));
+    });
+    return "";
+  }
+  pm.addPass(fd::transforms::createSelectKernelsPass(options, sink));
+  return runPasses(pm, module);
+}
+
+/// --explain: one block per decision.
+void printExplanation(
+    const std::vector<fd::transforms::KernelChoice> &choices) {
+  for (const fd::transforms::KernelChoice &c : choices) {
+    outs() << formatv("{0} {1} {2}  ({3} launch{4}, first at {5})\n", c.target,
+                      c.templateName, fd::transforms::describeShape(c.shape),
+                      c.launches, c.launches == 1 ? "" : "es", c.firstOp);
+    outs() << formatv("  {0,-4} {1,-5} {2,-5} {3,5} {4,9} {5,6} {6,7} {7,11} "
+                      "{8,-9}\n",
+                      "ROWS", "LANES", "WAVES", "regs", "occupancy", "blocks",
+                      "rounds", "predicted", "bound");
+    for (size_t i = 0; i < c.candidates.size(); ++i) {
+      const fd::costmodel::Candidate &k = c.candidates[i];
+      const fd::costmodel::Prediction &p = k.prediction;
+      std::string occ =
+          formatv("{0}%", static_cast<int>(p.occupancy.fraction * 100 + 0.5));
+      outs() << formatv(
+          "  {0,-4} {1,-5} {2,-5} {3,5} {4,9} {5,6} {6,7} {7,8:f2} "
+          "us {8,-9}{9}{10}\n",
+          k.config.rows, k.config.lanes, k.config.waves, k.registers, occ,
+          p.blocks, p.rounds, p.micros, p.boundBy, k.spills ? " spills" : "",
+          i == c.chosen ? "  <- chosen" : "");
+    }
+    outs() << "  why: " << c.reason << "\n\n";
+  }
+}
+
 /// The executable's file name: --name, or the checkpoint directory's name
 /// with anything but [A-Za-z0-9._-] replaced by '-'.
 std::string executableName() {
@@ -145,7 +240,8 @@ std::string executableName() {
   return name;
 }
 
-/// compile-model CKPT --target T[,T] -o OUT: kernels.hip, one device binary
+/// compile-model CKPT --target T[,T] -o OUT: per target kernels.<T>.hip and
+/// its device binary
 /// per target, plan.mlir, plan.json, reference.json, weights.fdw,
 /// report.json and the executable.
 int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
@@ -167,8 +263,8 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
     gpuTargets.push_back(*g);
   }
   const std::string exeName = executableName();
-  for (StringRef taken : {"kernels.hip", "plan.mlir", "plan.json",
-                          "reference.json", "report.json", "weights.fdw"}) {
+  for (StringRef taken : {"plan.mlir", "plan.json", "reference.json",
+                          "report.json", "weights.fdw"}) {
     if (exeName == taken || StringRef(exeName).starts_with("kernels.") ||
         StringRef(exeName).starts_with("build-")) {
       return fail("--name '" + exeName + "' would overwrite " +
@@ -179,15 +275,6 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
   if (std::error_code ec = sys::fs::create_directories(outputFile)) {
     return fail(outputFile + ": " + ec.message());
   }
-  auto source = fd::codegen::generateKernelSource(module);
-  if (!source) {
-    return fail(toString(source.takeError()));
-  }
-  SmallString<128> path(outputFile);
-  sys::path::append(path, "kernels.hip");
-  if (!writeFile(path, source->text)) {
-    return fail(path + ": cannot write");
-  }
   std::string planText;
   raw_string_ostream planOs(planText);
   module->print(planOs);
@@ -197,7 +284,8 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
     return fail(planPath + ": cannot write");
   }
   // The weights file carries the plan's hash: a runtime refuses weights
-  // packed for another plan.
+  // packed for another plan. Kernel parameters chosen per target below do
+  // not change buffers or launch order, so the hash is taken before.
   const uint64_t planHash = fd::codegen::hashPlan(planText);
   if (!skipWeights) {
     SmallString<128> weightsPath(outputFile);
@@ -210,19 +298,72 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
 
   std::vector<std::pair<std::string, std::string>> bundled{
       {"reference.json", refJson}};
-  json::Array kernels, compilers;
-  std::map<std::string, std::vector<std::string>> symbolsByTarget;
-  std::vector<fd::fdkernel::LaunchOp> launches;
-  for (auto step : module.getOps<fd::fdkernel::StepOp>()) {
-    for (auto l : step.getBody().getOps<fd::fdkernel::LaunchOp>()) {
-      launches.push_back(l);
-    }
-  }
+  json::Array kernels, compilers, decisions;
+  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> targetModules;
+  std::vector<std::unique_ptr<fd::codegen::KernelSource>> sources;
+  std::vector<fd::codegen::TargetPlan> targetPlans;
+  std::vector<fd::transforms::KernelChoice> choices;
+  size_t launchCount = 0, instanceCount = 0;
   fd::codegen::DeviceCompileOptions options;
   options.includeDirs = {templatesDir};
   for (fd::codegen::GpuTarget t : gpuTargets) {
+    const std::string tname = fd::codegen::targetName(t);
+    // Each target gets its own copy of the plan: the cost model's choices
+    // depend on the target's registers, occupancy and bandwidth.
+    mlir::OwningOpRef<mlir::ModuleOp> tm(module.clone());
+    size_t firstChoice = choices.size();
+    std::string err = selectKernels(*tm, tname, &choices);
+    if (!err.empty()) {
+      return fail(err);
+    }
+    for (size_t i = firstChoice; i < choices.size(); ++i) {
+      const fd::transforms::KernelChoice &c = choices[i];
+      const fd::costmodel::Candidate &k = c.candidates[c.chosen];
+      json::Array cands;
+      for (size_t j = 0; j < c.candidates.size(); ++j) {
+        const fd::costmodel::Candidate &o = c.candidates[j];
+        json::Object cand{
+            {"ROWS", o.config.rows},
+            {"LANES", o.config.lanes},
+            {"WAVES", o.config.waves},
+            {"registers", o.registers},
+            {"spills", o.spills},
+            {"predicted_occupancy", o.prediction.occupancy.fraction},
+            {"occupancy_limited_by", o.prediction.occupancy.limitedBy},
+            {"blocks", o.prediction.blocks},
+            {"rounds", o.prediction.rounds},
+            {"predicted_us", o.prediction.micros},
+            {"bound", o.prediction.boundBy}};
+        if (c.compilerWaves[j] >= 0) {
+          cand["compiler_occupancy"] = c.compilerWaves[j] / 16.0;
+        }
+        cands.push_back(std::move(cand));
+      }
+      decisions.push_back(
+          json::Object{{"target", c.target},
+                       {"template", c.templateName},
+                       {"shape", fd::transforms::describeShape(c.shape)},
+                       {"launches", c.launches},
+                       {"first_op", c.firstOp},
+                       {"bytes", k.prediction.bytes},
+                       {"chosen", json::Object{{"ROWS", k.config.rows},
+                                               {"LANES", k.config.lanes},
+                                               {"WAVES", k.config.waves}}},
+                       {"predicted_us", k.prediction.micros},
+                       {"reason", c.reason},
+                       {"candidates", std::move(cands)}});
+    }
+    auto source = fd::codegen::generateKernelSource(*tm);
+    if (!source) {
+      return fail(toString(source.takeError()));
+    }
+    SmallString<128> srcPath(outputFile);
+    sys::path::append(srcPath, "kernels." + tname + ".hip");
+    if (!writeFile(srcPath, source->text)) {
+      return fail(srcPath + ": cannot write");
+    }
     SmallString<128> work(outputFile);
-    sys::path::append(work, std::string("build-") + fd::codegen::targetName(t));
+    sys::path::append(work, "build-" + tname);
     options.workDir = std::string(work);
     auto bin = fd::codegen::compileForTarget(source->text, t, options);
     if (!bin) {
@@ -231,14 +372,11 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
     if (Error e = fd::codegen::bindSymbols(*source, bin->kernels)) {
       return fail(toString(std::move(e)));
     }
-    for (const fd::codegen::KernelInstance &inst : source->instances) {
-      symbolsByTarget[fd::codegen::targetName(t)].push_back(inst.symbol);
-    }
     // The compiler's scratch (source copy, its output) only matters on failure.
     sys::fs::remove_directories(work);
     SmallString<128> binPath(outputFile);
     sys::path::append(binPath,
-                      std::string("kernels.") + fd::codegen::targetName(t) +
+                      "kernels." + tname +
                           (fd::codegen::isAmd(t) ? ".hsaco" : ".cubin"));
     std::string image(reinterpret_cast<const char *>(bin->image.data()),
                       bin->image.size());
@@ -246,6 +384,14 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       return fail(binPath + ": cannot write");
     }
     bundled.emplace_back(sys::path::filename(binPath).str(), std::move(image));
+    std::vector<fd::fdkernel::LaunchOp> launches;
+    for (auto step : tm->getOps<fd::fdkernel::StepOp>()) {
+      for (auto l : step.getBody().getOps<fd::fdkernel::LaunchOp>()) {
+        launches.push_back(l);
+      }
+    }
+    launchCount = launches.size();
+    instanceCount = std::max(instanceCount, source->instances.size());
     for (size_t i = 0; i < launches.size(); ++i) {
       fd::fdkernel::LaunchOp l = launches[i];
       const fd::codegen::KernelInstance &inst =
@@ -280,9 +426,17 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
           {"template", inst.templateName},
           {"params", std::move(params)},
           {"shape", std::move(shape)},
-          {"target", fd::codegen::targetName(t)},
+          {"target", tname},
           {"grid", json::Array{l.getGrid()[0], l.getGrid()[1], l.getGrid()[2]}},
           {"block", block}};
+      if (auto cost = l->getAttrOfType<mlir::DictionaryAttr>("fdkernel.cost")) {
+        if (auto us = cost.getAs<mlir::FloatAttr>("predicted_us")) {
+          entry["predicted_us"] = us.getValueAsDouble();
+        }
+        if (auto why = cost.getAs<mlir::StringAttr>("reason")) {
+          entry["choice"] = why.str();
+        }
+      }
       if (res) {
         if (fd::codegen::isAmd(t)) {
           entry["vgprs"] = res->vgprs;
@@ -305,27 +459,34 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       }
       kernels.push_back(std::move(entry));
     }
-    compilers.push_back(json::Object{{"target", fd::codegen::targetName(t)},
+    compilers.push_back(json::Object{{"target", tname},
                                      {"version", bin->compilerVersion},
                                      {"binary", std::string(binPath)}});
+    sources.push_back(
+        std::make_unique<fd::codegen::KernelSource>(std::move(*source)));
+    targetPlans.push_back({tname, *tm, sources.back().get()});
+    targetModules.push_back(std::move(tm));
+  }
+  if (explain) {
+    printExplanation(choices);
   }
   int64_t arena = 0;
   if (auto a =
           module->getAttrOfType<mlir::IntegerAttr>("fdkernel.arena_size")) {
     arena = a.getInt();
   }
-  json::Object report{
-      {"plan_hash", formatv("{0:x16}", planHash).str()},
-      {"launches_per_step", static_cast<int64_t>(launches.size())},
-      {"kernel_instances", static_cast<int64_t>(source->instances.size())},
-      {"arena_bytes", arena},
-      {"compilers", std::move(compilers)},
-      {"kernels", std::move(kernels)}};
+  json::Object report{{"plan_hash", formatv("{0:x16}", planHash).str()},
+                      {"launches_per_step", static_cast<int64_t>(launchCount)},
+                      {"kernel_instances", static_cast<int64_t>(instanceCount)},
+                      {"cost_model", noCostModel ? "off" : "on"},
+                      {"decisions", std::move(decisions)},
+                      {"arena_bytes", arena},
+                      {"compilers", std::move(compilers)},
+                      {"kernels", std::move(kernels)}};
   std::string text;
   raw_string_ostream os(text);
   os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
-  auto planJson =
-      fd::codegen::writePlanJson(module, *source, symbolsByTarget, planHash);
+  auto planJson = fd::codegen::writePlanJson(module, targetPlans, planHash);
   if (!planJson) {
     return fail(toString(planJson.takeError()));
   }
@@ -366,7 +527,7 @@ int main(int argc, char **argv) {
       "*.safetensors, optional model.safetensors.index.json) of Qwen3.5-MoE "
       "or\n"
       "Qwen3-MoE, lowers one decode step to kernel launches and writes\n"
-      "OUT/kernels.hip, OUT/kernels.<target>.{hsaco,cubin}, OUT/plan.mlir,\n"
+      "OUT/kernels.<target>.{hip,hsaco,cubin}, OUT/plan.mlir,\n"
       "OUT/plan.json (the launch plan for the runtime), OUT/reference.json\n"
       "(the program for the CPU backend), OUT/weights.fdw (unless\n"
       "--skip-weights), OUT/report.json and the executable OUT/<name>:\n"
@@ -408,21 +569,27 @@ int main(int argc, char **argv) {
     context.loadDialect<fd::fdkernel::FDKernelDialect>();
     mlir::PassManager pm(&context);
     fd::transforms::LowerToKernelsPassOptions lowerOptions;
-    lowerOptions.target =
-        targets.empty() ? std::string("sm_90") : targets.front();
+    lowerOptions.target = lowerTarget();
     lowerOptions.maxContext = maxContext;
     pm.addPass(fd::transforms::createLowerToKernelsPass(lowerOptions));
+    if (fuseResidual) {
+      pm.addPass(fd::transforms::createFuseResidualPass());
+    }
     pm.addPass(fd::transforms::createPlanMemoryPass());
-    std::string firstError;
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-      if (firstError.empty()) {
-        llvm::raw_string_ostream os(firstError);
-        os << d.getLocation() << ": " << d.str();
-      }
-      return mlir::success();
-    });
-    if (mlir::failed(pm.run(**module))) {
-      return fail(firstError);
+    std::string err = runPasses(pm, **module);
+    if (!err.empty()) {
+      return fail(err);
+    }
+  }
+  if (emit == EmitKind::FDKernel) {
+    // What the first target runs: the cost model's parameters included.
+    std::vector<fd::transforms::KernelChoice> choices;
+    std::string err = selectKernels(**module, lowerTarget(), &choices);
+    if (!err.empty()) {
+      return fail(err);
+    }
+    if (explain) {
+      printExplanation(choices);
     }
   }
 

@@ -1,0 +1,134 @@
+//===- CostModel.cpp - predicted time of a skinny-GEMV launch -------------===//
+
+#include "compiler/costmodel/CostModel.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace fd::costmodel {
+
+namespace {
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+} // namespace
+
+int64_t GemvShape::bytes() const {
+  int64_t weights = 0;
+  if (kind == Bf16) {
+    weights = n * k * 2;
+  } else {
+    const int64_t groups = k / std::max<int64_t>(group, 1);
+    weights = n * k / 2 + n * groups * 2 + (zeros ? n * groups : 0);
+  }
+  const int64_t x =
+      m * k * (kind == Bf16 && xFloat ? 4 : 2) * (kind == W4Experts ? 1 : 1);
+  const int64_t y = m * n * (outBf16 ? 2 : 4) * (accumulate ? 2 : 1);
+  // Experts: each slot reads its own expert's weights and writes its row.
+  return slots * (weights + y) + x * (kind == W4Experts ? slots : 1);
+}
+
+std::vector<GemvConfig> gemvCandidates(const GemvShape &shape) {
+  std::vector<GemvConfig> out;
+  for (int lanes : {32, 16, 8}) {
+    // Fewer lanes per row only pay where every lane of the group has work.
+    if (lanes < 32 && shape.k < lanes * shape.kPerLaneStep()) {
+      continue;
+    }
+    for (int rows : {1, 2, 4}) {
+      for (int waves : {2, 4, 8}) {
+        out.push_back({rows, lanes, waves});
+      }
+    }
+  }
+  return out;
+}
+
+int64_t gemvGridX(const GemvShape &shape, const GemvConfig &config) {
+  return ceilDiv(shape.n, config.rowsPerBlock());
+}
+
+Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
+                       const GemvConfig &config, int registers,
+                       int64_t localBytes) {
+  Prediction p;
+  p.bytes = shape.bytes();
+  p.occupancy = occupancy(t, registers, localBytes, config.blockThreads());
+  p.blocks = gemvGridX(shape, config) * shape.slots;
+  // Resident blocks per unit: AMD counts waves per SIMD, a block's waves
+  // spread over the unit's SIMDs; NVIDIA counts warps per SM.
+  const int64_t wavesPerUnit =
+      static_cast<int64_t>(p.occupancy.waves) * t.simdsPerUnit;
+  const int64_t blocksPerUnit = wavesPerUnit / config.waves;
+  const int64_t capacity = blocksPerUnit * t.units;
+  p.rounds = capacity > 0 ? ceilDiv(p.blocks, capacity) : 0;
+  p.stepsPerWave = ceilDiv(shape.k, static_cast<int64_t>(config.lanes) *
+                                        shape.kPerLaneStep());
+  p.launchMicros = t.launchMicroseconds;
+  p.bandwidthMicros =
+      static_cast<double>(p.bytes) / t.bandwidth * 1e6 + t.memoryLatencyMicros;
+  p.latencyMicros = capacity > 0 ? static_cast<double>(p.rounds) *
+                                       static_cast<double>(p.stepsPerWave) *
+                                       t.memoryLatencyMicros
+                                 : 1e30; // does not fit on the target at all
+  p.boundBy = p.latencyMicros >= p.bandwidthMicros ? "latency" : "bandwidth";
+  p.micros = std::max(p.bandwidthMicros, p.latencyMicros) + p.launchMicros;
+  return p;
+}
+
+Choice choose(const std::vector<Candidate> &candidates) {
+  Choice c;
+  double best = 1e300;
+  for (const Candidate &cand : candidates) {
+    if (cand.spills == 0) {
+      best = std::min(best, cand.prediction.micros);
+    }
+  }
+  std::vector<size_t> tied;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (candidates[i].spills == 0 &&
+        candidates[i].prediction.micros <= best * (1 + kTieFraction)) {
+      tied.push_back(i);
+    }
+  }
+  if (tied.empty()) {
+    c.reason = "every candidate spills; the first is kept";
+    return c;
+  }
+  char buf[160];
+  if (tied.size() == 1) {
+    c.index = tied.front();
+    std::snprintf(buf, sizeof buf, "least predicted time (%.2f us)", best);
+    c.reason = buf;
+    return c;
+  }
+  size_t pick = tied.front();
+  for (size_t i : tied) {
+    const Candidate &a = candidates[i], &b = candidates[pick];
+    if (a.prediction.occupancy.waves > b.prediction.occupancy.waves ||
+        (a.prediction.occupancy.waves == b.prediction.occupancy.waves &&
+         a.registers < b.registers)) {
+      pick = i;
+    }
+  }
+  // Name the rule that separated the pick from the other tied candidates.
+  bool byOccupancy = false, byRegisters = false;
+  for (size_t i : tied) {
+    const Candidate &a = candidates[i], &b = candidates[pick];
+    if (a.prediction.occupancy.waves < b.prediction.occupancy.waves) {
+      byOccupancy = true;
+    } else if (a.registers > b.registers) {
+      byRegisters = true;
+    }
+  }
+  c.index = pick;
+  std::snprintf(buf, sizeof buf,
+                "%zu candidates within %.0f%% of the least predicted time "
+                "(%.2f us); %s",
+                tied.size(), kTieFraction * 100, best,
+                byOccupancy   ? "highest occupancy"
+                : byRegisters ? "fewest registers"
+                              : "first listed");
+  c.reason = buf;
+  return c;
+}
+
+} // namespace fd::costmodel

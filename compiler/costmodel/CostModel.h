@@ -1,0 +1,106 @@
+//===- CostModel.h - predicted time of a skinny-GEMV launch -----*- C++ -*-===//
+//
+// The GEMV templates of codegen-templates/gemv.h have three tuning knobs:
+// ROWS (rows per lane group), LANES (lanes splitting K per row) and WAVES
+// (waves per block). For one launch shape and target this file lists the
+// candidate settings and predicts each one's time from:
+//   - bytes moved (weights, scales, zero points, activations, output) at the
+//     target's bandwidth, plus one memory latency to fill the pipe;
+//   - loads in flight: each wave issues ROWS 16-byte loads per active lane
+//     per step and waits about one memory latency for them, so the grid's
+//     steps run in rounds of (resident waves per unit x units), where the
+//     resident waves come from the occupancy the compiler's register and
+//     local-memory numbers allow (TargetInfo::occupancy) and whole blocks;
+//   - the tail: a last, partly filled round costs a whole one;
+//   - the launch overhead inside a replayed graph.
+// The prediction is max(bandwidth term, latency term) + launch: whichever of
+// the memory system and the latency-bound issue rate is the bottleneck.
+// Plain C++.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FUSEDECODE_COMPILER_COSTMODEL_COSTMODEL_H
+#define FUSEDECODE_COMPILER_COSTMODEL_COSTMODEL_H
+
+#include "compiler/costmodel/TargetInfo.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fd::costmodel {
+
+/// The shape of one GEMV-like launch.
+struct GemvShape {
+  enum Kind { W4, Bf16, W4Experts } kind = W4;
+  int64_t n = 0, k = 0;
+  int64_t m = 1;     // token rows
+  int64_t slots = 1; // W4Experts: experts per token (grid y)
+  int64_t group = 0; // W4: quantization group along K
+  bool zeros = false;
+  bool xFloat = false; // Bf16: float activations (8 bytes per 8 values more)
+  bool outBf16 = false;
+  bool accumulate = false; // y += (reads y too)
+  /// The elements of K one lane consumes per step (one 16-byte weight load).
+  int64_t kPerLaneStep() const { return kind == Bf16 ? 8 : 32; }
+  /// Every byte the launch must move at least once.
+  int64_t bytes() const;
+};
+
+struct GemvConfig {
+  int rows = 2, lanes = 32, waves = 4;
+  bool operator==(const GemvConfig &o) const {
+    return rows == o.rows && lanes == o.lanes && waves == o.waves;
+  }
+  int rowsPerBlock() const { return rows * (32 / lanes) * waves; }
+  int blockThreads() const { return waves * 32; }
+};
+
+/// Every setting the model weighs for `shape` (those the template accepts
+/// for it: LANES below 32 only where K fills them).
+std::vector<GemvConfig> gemvCandidates(const GemvShape &shape);
+
+/// The grid a setting needs: x over rows, y over expert slots.
+int64_t gemvGridX(const GemvShape &shape, const GemvConfig &config);
+
+struct Prediction {
+  double micros = 0;          // predicted time
+  double bandwidthMicros = 0; // bytes at peak + one latency
+  double latencyMicros = 0;   // rounds x steps x latency
+  double launchMicros = 0;
+  Occupancy occupancy;
+  int64_t blocks = 0, rounds = 0, stepsPerWave = 0;
+  int64_t bytes = 0;
+  const char *boundBy = ""; // "bandwidth" or "latency"
+};
+
+/// The predicted time of `config` for `shape` on `target`, given the
+/// registers (AMD VGPRs, NVIDIA registers per thread) and local memory its
+/// compiled instance uses.
+Prediction predictGemv(const TargetInfo &target, const GemvShape &shape,
+                       const GemvConfig &config, int registers,
+                       int64_t localBytes);
+
+/// One candidate with its resources and prediction.
+struct Candidate {
+  GemvConfig config;
+  int registers = 0;
+  int64_t localBytes = 0;
+  int spills = 0;
+  Prediction prediction;
+};
+
+/// The choice among candidates (spilling ones are never chosen): the least
+/// predicted time; candidates within `kTieFraction` of it are a tie, broken
+/// by higher occupancy, then fewer registers. `reason` says which rule
+/// decided, in words.
+struct Choice {
+  size_t index = 0;
+  std::string reason;
+};
+constexpr double kTieFraction = 0.02;
+Choice choose(const std::vector<Candidate> &candidates);
+
+} // namespace fd::costmodel
+
+#endif

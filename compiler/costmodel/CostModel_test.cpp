@@ -1,0 +1,142 @@
+//===- CostModel_test.cpp - predicted GEMV times and the choice rule ------===//
+
+#include "compiler/costmodel/CostModel.h"
+
+#include <gtest/gtest.h>
+
+using namespace fd::costmodel;
+
+namespace {
+
+GemvShape expertDown() {
+  // Qwen3.5-35B-A3B routed experts' down projection: 8 slots of N=2048,
+  // K=512, int4 g128 symmetric.
+  GemvShape s;
+  s.kind = GemvShape::W4Experts;
+  s.n = 2048;
+  s.k = 512;
+  s.slots = 8;
+  s.group = 128;
+  return s;
+}
+
+TEST(CostModel, BytesCountWeightsScalesActivationsAndOutput) {
+  GemvShape s = expertDown();
+  // Per slot: 2048*512/2 weights + 2048*4 groups*2 scales + 2048*4 output;
+  // x: 512 bf16 per slot.
+  EXPECT_EQ(s.bytes(), 8 * (524288 + 16384 + 8192) + 8 * 1024);
+  GemvShape b;
+  b.kind = GemvShape::Bf16;
+  b.n = 256;
+  b.k = 2048;
+  b.xFloat = true;
+  b.accumulate = true;
+  EXPECT_EQ(b.bytes(), 256 * 2048 * 2 + 2048 * 4 + 256 * 4 * 2);
+}
+
+TEST(CostModel, CandidatesSplitLanesOnlyWhereKFillsThem) {
+  GemvShape s = expertDown();
+  int lanes16 = 0, lanes8 = 0;
+  for (const GemvConfig &c : gemvCandidates(s)) {
+    lanes16 += c.lanes == 16;
+    lanes8 += c.lanes == 8;
+  }
+  EXPECT_EQ(lanes16, 9); // 512 >= 16 lanes x 32 values
+  EXPECT_EQ(lanes8, 9);
+  GemvShape tiny = s;
+  tiny.k = 256; // 16 lanes x 32 would leave lanes idle
+  for (const GemvConfig &c : gemvCandidates(tiny)) {
+    EXPECT_NE(c.lanes, 16);
+  }
+  EXPECT_EQ(gemvCandidates(tiny).size(), 18u); // 32 and 8 lanes x 3 x 3
+}
+
+TEST(CostModel, GridCoversEveryRow) {
+  GemvShape s = expertDown();
+  EXPECT_EQ(gemvGridX(s, {2, 32, 4}), 256);
+  EXPECT_EQ(gemvGridX(s, {2, 16, 4}), 128); // two row groups per wave
+  s.n = 2050;
+  EXPECT_EQ(gemvGridX(s, {1, 8, 2}), 257);
+}
+
+TEST(CostModel, SmallShapeIsLatencyBoundAndPrefersFewerSteps) {
+  const TargetInfo &h100 = *lookupTarget("sm_90");
+  GemvShape s; // in_proj_b: N=32, K=2048, bf16
+  s.kind = GemvShape::Bf16;
+  s.n = 32;
+  s.k = 2048;
+  Prediction wide = predictGemv(h100, s, {1, 32, 4}, 32, 0);
+  Prediction narrow = predictGemv(h100, s, {1, 8, 4}, 32, 0);
+  EXPECT_STREQ(wide.boundBy, "latency");
+  EXPECT_EQ(wide.stepsPerWave, 8); // 2048 / (32 lanes x 8)
+  EXPECT_EQ(narrow.stepsPerWave, 32);
+  EXPECT_LT(wide.micros, narrow.micros);
+  EXPECT_DOUBLE_EQ(wide.micros,
+                   8 * h100.memoryLatencyMicros + h100.launchMicroseconds);
+}
+
+TEST(CostModel, LargeShapeIsBandwidthBound) {
+  const TargetInfo &h100 = *lookupTarget("sm_90");
+  GemvShape s; // lm_head 248320 x 2048 bf16
+  s.kind = GemvShape::Bf16;
+  s.n = 248320;
+  s.k = 2048;
+  Prediction p = predictGemv(h100, s, {2, 32, 8}, 40, 0);
+  EXPECT_STREQ(p.boundBy, "bandwidth");
+  EXPECT_NEAR(p.micros,
+              s.bytes() / h100.bandwidth * 1e6 + h100.memoryLatencyMicros +
+                  h100.launchMicroseconds,
+              1e-9);
+}
+
+TEST(CostModel, FewerResidentWavesMeanMoreRounds) {
+  // The seed's gfx1151 finding in the model: the same shape at 157 VGPRs
+  // and 1024-thread blocks fits one block per WGP (50 %); at 113 VGPRs and
+  // 512 threads three blocks (75 %), so the grid needs fewer rounds.
+  const TargetInfo &strix = *lookupTarget("gfx1151");
+  GemvShape s = expertDown();
+  Prediction wide = predictGemv(strix, s, {2, 32, 32}, 157, 0);
+  Prediction narrow = predictGemv(strix, s, {2, 32, 16}, 113, 0);
+  EXPECT_EQ(wide.occupancy.waves, 9); // per SIMD, by registers
+  EXPECT_EQ(narrow.occupancy.waves, 12);
+  EXPECT_GT(wide.rounds, narrow.rounds);
+  EXPECT_GE(wide.latencyMicros, narrow.latencyMicros);
+}
+
+Candidate candidate(GemvConfig c, double us, int waves, int regs,
+                    int spills = 0) {
+  Candidate k;
+  k.config = c;
+  k.registers = regs;
+  k.spills = spills;
+  k.prediction.micros = us;
+  k.prediction.occupancy.waves = waves;
+  return k;
+}
+
+TEST(CostModel, ChoiceTakesLeastTimeThenOccupancyThenRegisters) {
+  std::vector<Candidate> c{candidate({2, 32, 4}, 10.0, 8, 100),
+                           candidate({1, 32, 4}, 8.0, 8, 90),
+                           candidate({4, 32, 4}, 9.0, 16, 40)};
+  Choice a = choose(c);
+  EXPECT_EQ(a.index, 1u);
+  EXPECT_NE(a.reason.find("least predicted time"), std::string::npos);
+  // Within 2 %: occupancy decides.
+  c[2].prediction.micros = 8.1;
+  Choice b = choose(c);
+  EXPECT_EQ(b.index, 2u);
+  EXPECT_NE(b.reason.find("highest occupancy"), std::string::npos);
+  // Equal occupancy: fewer registers.
+  c[2].prediction.occupancy.waves = 8;
+  Choice d = choose(c);
+  EXPECT_EQ(d.index, 2u);
+  EXPECT_NE(d.reason.find("fewest registers"), std::string::npos);
+}
+
+TEST(CostModel, SpillingCandidatesAreNeverChosen) {
+  std::vector<Candidate> c{candidate({4, 32, 8}, 5.0, 16, 255, 64),
+                           candidate({2, 32, 4}, 7.0, 12, 100)};
+  EXPECT_EQ(choose(c).index, 1u);
+}
+
+} // namespace

@@ -1,0 +1,253 @@
+//===- SelectKernels.cpp - cost-model choice of GEMV parameters -----------===//
+
+#include "compiler/transforms/SelectKernels.h"
+
+#include "compiler/codegen/ResourceCache.h"
+#include "compiler/costmodel/TargetInfo.h"
+#include "dialects/FDKernel/IR/FDKernelOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <map>
+
+namespace fd::transforms {
+#define GEN_PASS_DEF_SELECTKERNELSPASS
+#include "compiler/transforms/Passes.h.inc"
+} // namespace fd::transforms
+
+using namespace mlir;
+namespace fdk = fd::fdkernel;
+namespace cm = fd::costmodel;
+
+namespace fd::transforms {
+
+std::string describeShape(const cm::GemvShape &s) {
+  std::string out = llvm::formatv("N={0} K={1}", s.n, s.k).str();
+  if (s.kind == cm::GemvShape::Bf16) {
+    out += s.xFloat ? " bf16 (x f32)" : " bf16";
+  } else {
+    out += llvm::formatv(" w4 g{0}{1}", s.group, s.zeros ? " zp" : "").str();
+  }
+  if (s.m > 1) {
+    out += llvm::formatv(" M={0}", s.m).str();
+  }
+  if (s.kind == cm::GemvShape::W4Experts) {
+    out += llvm::formatv(" x{0} slots", s.slots).str();
+  }
+  if (s.accumulate) {
+    out += " +=";
+  }
+  return out;
+}
+
+namespace {
+
+bool isTunedGemv(StringRef name) {
+  return name == "gemv_w4a16" || name == "gemv_w4a16_experts" ||
+         name == "gemv_bf16";
+}
+
+int64_t intParam(fdk::LaunchOp l, StringRef name, int64_t dflt = 0) {
+  if (auto v = l.getParams().getAs<IntegerAttr>(name)) {
+    return v.getInt();
+  }
+  return dflt;
+}
+bool boolParam(fdk::LaunchOp l, StringRef name) {
+  auto v = l.getParams().getAs<BoolAttr>(name);
+  return v && v.getValue();
+}
+int64_t intScalar(fdk::LaunchOp l, StringRef name) {
+  auto v = l.getScalars().getAs<IntegerAttr>(name);
+  return v ? v.getInt() : 0;
+}
+
+cm::GemvShape shapeOf(fdk::LaunchOp l) {
+  cm::GemvShape s;
+  StringRef name = l.getTemplateName();
+  s.kind = name == "gemv_bf16"            ? cm::GemvShape::Bf16
+           : name == "gemv_w4a16_experts" ? cm::GemvShape::W4Experts
+                                          : cm::GemvShape::W4;
+  s.n = intScalar(l, "n");
+  s.k = intScalar(l, "k");
+  s.m = intParam(l, "M", 1);
+  s.slots = s.kind == cm::GemvShape::W4Experts ? l.getGrid()[1] : 1;
+  s.group = intParam(l, "GROUP");
+  s.zeros = boolParam(l, "ZEROS");
+  s.xFloat = boolParam(l, "X_F32");
+  s.outBf16 = boolParam(l, "OUT_BF16");
+  s.accumulate = boolParam(l, "ACCUM");
+  return s;
+}
+
+/// Launches with equal template, fixed parameters and shape share a choice.
+std::string shapeKey(fdk::LaunchOp l) {
+  std::string key = l.getTemplateName().str();
+  for (NamedAttribute p : l.getParams()) {
+    StringRef n = p.getName().getValue();
+    if (n == "ROWS" || n == "LANES" || n == "WAVES") {
+      continue;
+    }
+    std::string v;
+    llvm::raw_string_ostream os(v);
+    p.getValue().print(os);
+    key += "|" + n.str() + "=" + v;
+  }
+  cm::GemvShape s = shapeOf(l);
+  return key + llvm::formatv("|{0}x{1}x{2}", s.n, s.k, s.slots).str();
+}
+
+DictionaryAttr withConfig(Builder &b, DictionaryAttr params,
+                          const cm::GemvConfig &c) {
+  NamedAttrList list(params);
+  list.set("ROWS", b.getI64IntegerAttr(c.rows));
+  list.set("LANES", b.getI64IntegerAttr(c.lanes));
+  list.set("WAVES", b.getI64IntegerAttr(c.waves));
+  return list.getDictionary(b.getContext());
+}
+
+struct SelectKernelsPass : impl::SelectKernelsPassBase<SelectKernelsPass> {
+  using SelectKernelsPassBase::SelectKernelsPassBase;
+  SelectKernelsPass(const SelectKernelsPassOptions &options,
+                    std::vector<KernelChoice> *sink)
+      : SelectKernelsPassBase(options), sink_(sink) {}
+
+  void runOnOperation() override;
+
+  std::vector<KernelChoice> *sink_ = nullptr;
+};
+
+void SelectKernelsPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  std::optional<fdk::Target> t = fdk::symbolizeTarget(target);
+  std::optional<codegen::GpuTarget> gpu = codegen::parseTarget(target);
+  const cm::TargetInfo *info = cm::lookupTarget(target);
+  if (!t || !gpu || !info) {
+    module.emitError() << "unknown target '" << target
+                       << "' (known: gfx1151, gfx1100, sm_90)";
+    return signalPassFailure();
+  }
+  OpBuilder b(module.getContext());
+  std::vector<fdk::LaunchOp> launches;
+  module.walk([&](fdk::LaunchOp l) {
+    l.setTargetAttr(fdk::TargetAttr::get(module.getContext(), *t));
+    if (isTunedGemv(l.getTemplateName())) {
+      launches.push_back(l);
+    }
+  });
+  if (launches.empty()) {
+    return;
+  }
+
+  // One scratch step holding every candidate of every distinct shape: one
+  // device compile (or cache lookup) answers them all.
+  struct Group {
+    std::vector<fdk::LaunchOp> launches;
+    cm::GemvShape shape;
+    std::vector<cm::GemvConfig> configs;
+    size_t first = 0; // index of its first candidate in the scratch step
+  };
+  std::map<std::string, Group> groups;
+  std::vector<std::string> order;
+  for (fdk::LaunchOp l : launches) {
+    std::string key = shapeKey(l);
+    auto [it, inserted] = groups.try_emplace(key);
+    if (inserted) {
+      order.push_back(key);
+      it->second.shape = shapeOf(l);
+      it->second.configs = cm::gemvCandidates(it->second.shape);
+    }
+    it->second.launches.push_back(l);
+  }
+  OwningOpRef<ModuleOp> scratch = ModuleOp::create(module.getLoc());
+  b.setInsertionPointToEnd(scratch->getBody());
+  auto step = fdk::StepOp::create(b, module.getLoc(), b.getStringAttr("tune"));
+  Block *body = new Block();
+  step.getBody().push_back(body);
+  b.setInsertionPointToEnd(body);
+  size_t count = 0;
+  for (const std::string &key : order) {
+    Group &g = groups[key];
+    g.first = count;
+    for (const cm::GemvConfig &c : g.configs) {
+      auto clone = cast<fdk::LaunchOp>(b.clone(*g.launches.front()));
+      clone.setParamsAttr(withConfig(b, clone.getParams(), c));
+      ++count;
+    }
+  }
+  codegen::DeviceCompileOptions options;
+  options.includeDirs = {templates.empty() ? std::string(FD_TEMPLATES_DIR)
+                                           : std::string(templates)};
+  codegen::ResourceCache cache(cacheDir.empty()
+                                   ? codegen::ResourceCache::defaultDirectory()
+                                   : std::string(cacheDir),
+                               options);
+  llvm::Expected<std::vector<codegen::KernelResources>> resources =
+      cache.resources(*scratch, *gpu);
+  if (!resources) {
+    module.emitError() << "fd-select-kernels: "
+                       << llvm::toString(resources.takeError());
+    return signalPassFailure();
+  }
+
+  for (const std::string &key : order) {
+    Group &g = groups[key];
+    KernelChoice choice;
+    choice.target = target;
+    choice.templateName = g.launches.front().getTemplateName().str();
+    choice.shape = g.shape;
+    choice.launches = static_cast<int>(g.launches.size());
+    llvm::raw_string_ostream locOs(choice.firstOp);
+    g.launches.front().getLoc().print(locOs);
+    for (size_t i = 0; i < g.configs.size(); ++i) {
+      const codegen::KernelResources &r = (*resources)[g.first + i];
+      cm::Candidate c;
+      c.config = g.configs[i];
+      c.registers = info->amd ? r.vgprs : r.registers;
+      c.localBytes = info->amd ? r.ldsBytes : r.sharedBytes;
+      c.spills =
+          r.spillStores + r.spillLoads + r.scratchBytesPerLane + r.stackBytes;
+      c.prediction =
+          cm::predictGemv(*info, g.shape, c.config, c.registers, c.localBytes);
+      choice.candidates.push_back(c);
+      choice.compilerWaves.push_back(info->amd ? r.occupancyWavesPerSimd : -1);
+    }
+    cm::Choice pick = cm::choose(choice.candidates);
+    choice.chosen = pick.index;
+    choice.reason = pick.reason;
+    const cm::Candidate &best = choice.candidates[pick.index];
+    const int64_t gridX = cm::gemvGridX(g.shape, best.config);
+    NamedAttrList cost;
+    cost.set("predicted_us", b.getF64FloatAttr(best.prediction.micros));
+    cost.set("occupancy",
+             b.getF64FloatAttr(best.prediction.occupancy.fraction));
+    cost.set("registers", b.getI64IntegerAttr(best.registers));
+    cost.set("candidates",
+             b.getI64IntegerAttr(static_cast<int64_t>(g.configs.size())));
+    cost.set("bound", b.getStringAttr(best.prediction.boundBy));
+    cost.set("reason", b.getStringAttr(pick.reason));
+    DictionaryAttr costAttr = cost.getDictionary(b.getContext());
+    for (fdk::LaunchOp l : g.launches) {
+      l.setParamsAttr(withConfig(b, l.getParams(), best.config));
+      l.setGridAttr(
+          b.getDenseI64ArrayAttr({gridX, l.getGrid()[1], l.getGrid()[2]}));
+      l.setBlockAttr(
+          b.getDenseI64ArrayAttr({best.config.blockThreads(), 1, 1}));
+      l->setAttr("fdkernel.cost", costAttr);
+    }
+    if (sink_) {
+      sink_->push_back(std::move(choice));
+    }
+  }
+}
+
+} // namespace
+
+std::unique_ptr<Pass>
+createSelectKernelsPass(const SelectKernelsPassOptions &options,
+                        std::vector<KernelChoice> *sink) {
+  return std::make_unique<SelectKernelsPass>(options, sink);
+}
+
+} // namespace fd::transforms
