@@ -113,24 +113,44 @@ FD_DEVICE void unpackBf16x8(const Vec4i &v, float *out) {
   }
 }
 
-/// One lane's partial dot products of a w4a16 GEMV over rows[]: its K slice
-/// is 32 values per step, LANES lanes per row.
+/// The rows one lane group reads from a w4a16 matrix: per row its packed
+/// words, scales and zero points. Rows may come from different matrices (the
+/// gate and up projections of a fused GLU), so each row has its own pointers.
+template <int ROWS> struct W4Rows {
+  const int32_t *q[ROWS];
+  const uint16_t *s[ROWS];
+  const uint8_t *z[ROWS];
+};
+
+/// Rows rows[0..R) of the w4a16 matrix (qweight, scales, zeros) of K = k,
+/// stored into slots OFFSET.. of `out`.
+template <int OFFSET, int R, int TOTAL, int GROUP, bool ZEROS>
+FD_DEVICE void setW4Rows(W4Rows<TOTAL> &out, const int32_t *qweight,
+                         const uint16_t *scales, const uint8_t *zeros, int k,
+                         const int (&rows)[R]) {
+  static_assert(OFFSET + R <= TOTAL, "rows past the set");
+  const int64_t kWords = k / 8, groups = k / GROUP;
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    out.q[OFFSET + r] = qweight + rows[r] * kWords;
+    out.s[OFFSET + r] = scales + rows[r] * groups;
+    out.z[OFFSET + r] = ZEROS ? zeros + rows[r] * groups : nullptr;
+  }
+}
+
+/// One lane's partial dot products of a w4a16 GEMV over the rows of `w`: its
+/// K slice is 32 values per step, LANES lanes per row.
 template <int ROWS, int LANES, int M, int GROUP, bool ZEROS>
-FD_DEVICE void
-gemvW4Partial(const int32_t *__restrict__ qweight,
-              const uint16_t *__restrict__ scales,
-              const uint8_t *__restrict__ zeros, const uint16_t *__restrict__ x,
-              int k, const int (&rows)[ROWS], int lane, float (&acc)[ROWS][M]) {
+FD_DEVICE void gemvW4Partial(const W4Rows<ROWS> &w,
+                             const uint16_t *__restrict__ x, int k, int lane,
+                             float (&acc)[ROWS][M]) {
   static_assert(GROUP % 32 == 0, "a lane's 32 K-values must share a group");
   static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
-  const int kWords = k / 8;
-  const int groups = k / GROUP;
   for (int k0 = lane * 32; k0 < k; k0 += 32 * LANES) {
     Vec4i q[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
-      q[r] = loadStream16(qweight + static_cast<int64_t>(rows[r]) * kWords +
-                          k0 / 8);
+      q[r] = loadStream16(w.q[r] + k0 / 8);
     }
     float dot[ROWS][M] = {};
     float sx[M] = {};
@@ -167,12 +187,10 @@ gemvW4Partial(const int32_t *__restrict__ qweight,
     const int g = k0 / GROUP;
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
-      const float s =
-          halfToFloat(scales[static_cast<int64_t>(rows[r]) * groups + g]);
+      const float s = halfToFloat(w.s[r][g]);
       float z = 8.0f;
       if constexpr (ZEROS) {
-        z = static_cast<float>(
-            zeros[static_cast<int64_t>(rows[r]) * groups + g]);
+        z = static_cast<float>(w.z[r][g]);
       }
 #pragma unroll
       for (int m = 0; m < M; ++m) {
@@ -198,9 +216,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   }
   int rows[ROWS];
   clampRows<ROWS>(split.row0, n, rows);
+  W4Rows<ROWS> w;
+  setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(w, qweight, scales, zeros, k, rows);
   float acc[ROWS][M] = {};
-  gemvW4Partial<ROWS, LANES, M, GROUP, ZEROS>(qweight, scales, zeros, x, k,
-                                              rows, split.lane, acc);
+  gemvW4Partial<ROWS, LANES, M, GROUP, ZEROS>(w, x, k, split.lane, acc);
   reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
                                                   split.lane);
 }
@@ -229,11 +248,13 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                 static_cast<int64_t>(slot) * n * (OUT_BF16 ? 2 : 4);
   int rows[ROWS];
   clampRows<ROWS>(split.row0, n, rows);
+  W4Rows<ROWS> w;
+  setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
+      w, qweight + e * n * (k / 8), scales + e * n * groups,
+      ZEROS ? zeros + e * n * groups : zeros, k, rows);
   float acc[ROWS][1] = {};
   gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(
-      qweight + e * n * (k / 8), scales + e * n * groups,
-      ZEROS ? zeros + e * n * groups : zeros,
-      x + static_cast<int64_t>(slot) * xSlotStride, k, rows, split.lane, acc);
+      w, x + static_cast<int64_t>(slot) * xSlotStride, k, split.lane, acc);
   reduceAndStore<ROWS, LANES, 1, OUT_BF16>(acc, ySlot, n, split.row0,
                                            split.lane);
 }
@@ -251,12 +272,28 @@ FD_DEVICE void loadX8(const float *p, float *out) {
   }
 }
 
-/// One lane's partial dot products of a bf16 GEMV over rows[]: 8 values of K
-/// per step, LANES lanes per row.
+/// The rows one lane group reads from bf16 matrices, one pointer per row.
+template <int ROWS> struct Bf16Rows {
+  const uint16_t *w[ROWS];
+};
+
+/// Rows rows[0..R) of the bf16 matrix w of K = k, into slots OFFSET.. of out.
+template <int OFFSET, int R, int TOTAL>
+FD_DEVICE void setBf16Rows(Bf16Rows<TOTAL> &out, const uint16_t *w, int k,
+                           const int (&rows)[R]) {
+  static_assert(OFFSET + R <= TOTAL, "rows past the set");
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    out.w[OFFSET + r] = w + static_cast<int64_t>(rows[r]) * k;
+  }
+}
+
+/// One lane's partial dot products of a bf16 GEMV over the rows of `w`: 8
+/// values of K per step, LANES lanes per row.
 template <int ROWS, int LANES, int M, typename XT>
-FD_DEVICE void
-gemvBf16Partial(const uint16_t *__restrict__ w, const XT *__restrict__ x, int k,
-                const int (&rows)[ROWS], int lane, float (&acc)[ROWS][M]) {
+FD_DEVICE void gemvBf16Partial(const Bf16Rows<ROWS> &w,
+                               const XT *__restrict__ x, int k, int lane,
+                               float (&acc)[ROWS][M]) {
   static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
   for (int k0 = lane * 8; k0 < k; k0 += 8 * LANES) {
     float xv[M][8];
@@ -267,8 +304,7 @@ gemvBf16Partial(const uint16_t *__restrict__ w, const XT *__restrict__ x, int k,
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
       float wv[8];
-      unpackBf16x8(loadStream16(w + static_cast<int64_t>(rows[r]) * k + k0),
-                   wv);
+      unpackBf16x8(loadStream16(w.w[r] + k0), wv);
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
 #pragma unroll
@@ -291,8 +327,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   }
   int rows[ROWS];
   clampRows<ROWS>(split.row0, n, rows);
+  Bf16Rows<ROWS> wr;
+  setBf16Rows<0, ROWS, ROWS>(wr, w, k, rows);
   float acc[ROWS][M] = {};
-  gemvBf16Partial<ROWS, LANES, M, XT>(w, x, k, rows, split.lane, acc);
+  gemvBf16Partial<ROWS, LANES, M, XT>(wr, x, k, split.lane, acc);
   reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
                                                   split.lane);
 }

@@ -10,6 +10,7 @@
 
 #include "elementwise.h"
 #include "gemv.h"
+#include "glu.h"
 #include "mixers.h"
 #include "moe.h"
 #include "sample.h"
@@ -118,6 +119,54 @@ void report(const std::string &what, double worstRatio, size_t nonFinite) {
   failures += !ok;
 }
 
+/// Random int4 weights [n][k], GPTQ-packed as a checkpoint stores them,
+/// repacked into the kernels' layout; `w` is the reference's dequantization.
+struct RandomW4 {
+  fd::codegen::W4RowMajor packed;
+  std::vector<float> w;
+};
+RandomW4 randomW4(int n, int k, int group, bool zeros) {
+  std::uniform_int_distribution<uint32_t> word;
+  std::vector<int32_t> qweight(static_cast<size_t>(k / 8) * n),
+      qzeros(static_cast<size_t>(k / group) * n / 8);
+  for (auto &v : qweight) {
+    v = static_cast<int32_t>(word(rng));
+  }
+  for (auto &z : qzeros) {
+    z = zeros ? static_cast<int32_t>(word(rng)) : 0x77777777;
+  }
+  std::uniform_real_distribution<float> sd(0.5f, 1.5f);
+  std::vector<uint16_t> scales(static_cast<size_t>(k / group) * n);
+  std::vector<float> scalesF(scales.size());
+  for (size_t i = 0; i < scales.size(); ++i) {
+    scales[i] = toHalf(sd(rng) / (4.6f * std::sqrt(static_cast<float>(k))));
+    scalesF[i] = fromHalf(scales[i]);
+  }
+  RandomW4 out;
+  out.packed = fd::codegen::repackGptq4(qweight.data(), qzeros.data(),
+                                        scales.data(), n, k, group);
+  out.w = fd::reference::dequantGptq(qweight.data(), qzeros.data(),
+                                     scalesF.data(), n, k, 4, group);
+  return out;
+}
+
+/// ref[r] = sum_k w[r][k] x[k] in double over float weights [n][k], and
+/// absSum[r] = sum_k |w x| (the scale of fp32 rounding error).
+void matvecRef(const float *w, const uint16_t *x, int n, int k, double *ref,
+               double *absSum) {
+  for (int r = 0; r < n; ++r) {
+    double s = 0, a = 0;
+    for (int kk = 0; kk < k; ++kk) {
+      double p = static_cast<double>(w[static_cast<size_t>(r) * k + kk]) *
+                 fromBf16(x[kk]);
+      s += p;
+      a += std::fabs(p);
+    }
+    ref[r] = s;
+    absSum[r] = a;
+  }
+}
+
 /// Compares GPU y [m][n] (float or bf16) with the double reference. The
 /// tolerance per element: kRel * sum_k |w x| (fp32 accumulation of K
 /// products in another order) plus, for bf16 outputs, half a bf16 ulp.
@@ -164,45 +213,19 @@ void addBase(void *dy, std::vector<double> &ref, std::vector<double> &absSum) {
 template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
           bool OUT_BF16, bool ACCUM = false>
 void checkW4(int n, int k) {
-  // GPTQ-packed random weights, as a checkpoint stores them.
-  std::uniform_int_distribution<uint32_t> word;
-  std::vector<int32_t> qweight(static_cast<size_t>(k / 8) * n),
-      qzeros(static_cast<size_t>(k / GROUP) * n / 8);
-  for (auto &w : qweight) {
-    w = static_cast<int32_t>(word(rng));
-  }
-  for (auto &z : qzeros) {
-    z = ZEROS ? static_cast<int32_t>(word(rng)) : 0x77777777;
-  }
-  std::uniform_real_distribution<float> sd(0.5f, 1.5f);
-  std::vector<uint16_t> scales(static_cast<size_t>(k / GROUP) * n);
-  std::vector<float> scalesF(scales.size());
-  for (size_t i = 0; i < scales.size(); ++i) {
-    scales[i] = toHalf(sd(rng) / (4.6f * std::sqrt(static_cast<float>(k))));
-    scalesF[i] = fromHalf(scales[i]);
-  }
-  fd::codegen::W4RowMajor packed = fd::codegen::repackGptq4(
-      qweight.data(), qzeros.data(), scales.data(), n, k, GROUP);
+  RandomW4 rw = randomW4(n, k, GROUP, ZEROS);
+  const fd::codegen::W4RowMajor &packed = rw.packed;
+  const std::vector<float> &w = rw.w;
   if (ZEROS != !packed.zeros.empty()) {
     std::printf("SKIP random zeros all 8\n");
     return;
   }
   std::vector<uint16_t> x = randomBf16(static_cast<size_t>(M) * k, 1.0f);
-  std::vector<float> w = fd::reference::dequantGptq(
-      qweight.data(), qzeros.data(), scalesF.data(), n, k, 4, GROUP);
   std::vector<double> ref(static_cast<size_t>(M) * n), absSum(ref.size());
   for (int m = 0; m < M; ++m) {
-    for (int r = 0; r < n; ++r) {
-      double s = 0, a = 0;
-      for (int kk = 0; kk < k; ++kk) {
-        double p = static_cast<double>(w[static_cast<size_t>(r) * k + kk]) *
-                   fromBf16(x[static_cast<size_t>(m) * k + kk]);
-        s += p;
-        a += std::fabs(p);
-      }
-      ref[static_cast<size_t>(m) * n + r] = s;
-      absSum[static_cast<size_t>(m) * n + r] = a;
-    }
+    matvecRef(w.data(), x.data() + static_cast<size_t>(m) * k, n, k,
+              ref.data() + static_cast<size_t>(m) * n,
+              absSum.data() + static_cast<size_t>(m) * n);
   }
   DeviceBuffer<int32_t> dq(packed.qweight);
   DeviceBuffer<uint16_t> ds(packed.scales), dx(x);
@@ -400,28 +423,14 @@ double siluD(double x) { return x / (1.0 + std::exp(-x)); }
 template <int LANES>
 void checkExperts(int e, int slots, int n, int k, bool sharedX) {
   constexpr int G = 128;
-  std::uniform_int_distribution<uint32_t> word;
   std::vector<int32_t> allQ;
   std::vector<uint16_t> allS;
   std::vector<std::vector<float>> w(e);
   for (int ex = 0; ex < e; ++ex) {
-    std::vector<int32_t> qweight(static_cast<size_t>(k / 8) * n),
-        qzeros(static_cast<size_t>(k / G) * n / 8, 0x77777777);
-    for (auto &v : qweight) {
-      v = static_cast<int32_t>(word(rng));
-    }
-    std::vector<uint16_t> scales(static_cast<size_t>(k / G) * n);
-    std::vector<float> scalesF(scales.size());
-    for (size_t i = 0; i < scales.size(); ++i) {
-      scales[i] = toHalf(0.01f + 0.001f * static_cast<float>(word(rng) % 10));
-      scalesF[i] = fromHalf(scales[i]);
-    }
-    fd::codegen::W4RowMajor p = fd::codegen::repackGptq4(
-        qweight.data(), qzeros.data(), scales.data(), n, k, G);
-    allQ.insert(allQ.end(), p.qweight.begin(), p.qweight.end());
-    allS.insert(allS.end(), p.scales.begin(), p.scales.end());
-    w[ex] = fd::reference::dequantGptq(qweight.data(), qzeros.data(),
-                                       scalesF.data(), n, k, 4, G);
+    RandomW4 rw = randomW4(n, k, G, false);
+    allQ.insert(allQ.end(), rw.packed.qweight.begin(), rw.packed.qweight.end());
+    allS.insert(allS.end(), rw.packed.scales.begin(), rw.packed.scales.end());
+    w[ex] = std::move(rw.w);
   }
   std::vector<int32_t> ids(e);
   std::iota(ids.begin(), ids.end(), 0);
@@ -432,18 +441,9 @@ void checkExperts(int e, int slots, int n, int k, bool sharedX) {
   std::vector<double> ref(static_cast<size_t>(slots) * n), absSum(ref.size());
   for (int s = 0; s < slots; ++s) {
     const uint16_t *xs = x.data() + (sharedX ? 0 : static_cast<size_t>(s) * k);
-    for (int r = 0; r < n; ++r) {
-      double acc = 0, a = 0;
-      for (int kk = 0; kk < k; ++kk) {
-        double p =
-            static_cast<double>(w[ids[s]][static_cast<size_t>(r) * k + kk]) *
-            fromBf16(xs[kk]);
-        acc += p;
-        a += std::fabs(p);
-      }
-      ref[static_cast<size_t>(s) * n + r] = acc;
-      absSum[static_cast<size_t>(s) * n + r] = a;
-    }
+    matvecRef(w[ids[s]].data(), xs, n, k,
+              ref.data() + static_cast<size_t>(s) * n,
+              absSum.data() + static_cast<size_t>(s) * n);
   }
   DeviceBuffer<int32_t> dq(allQ), di(ids);
   DeviceBuffer<uint16_t> ds(allS), dx(x);
@@ -459,6 +459,182 @@ void checkExperts(int e, int slots, int n, int k, bool sharedX) {
                 "gemv_w4a16_experts<2,%d,4,128> E=%d slots=%d N=%d K=%d x %s",
                 LANES, e, slots, n, k, sharedX ? "shared" : "per slot");
   compareGemv<false>(what, ref, absSum, y.data(), y.size());
+}
+
+/// A GLU launch's bf16 output against the double reference
+/// silu(gate x) * (up x) and, bit for bit, against the unfused launches
+/// (two GEMVs with the same LANES, then silu_mul). Tolerance per element:
+/// the GEMVs' fp32 error (kRel * sum |w x|) carried through silu' <= 1.1 and
+/// the product, plus half a bf16 ulp of the result.
+void compareGlu(const std::string &what, const std::vector<double> &gRef,
+                const std::vector<double> &gAbs,
+                const std::vector<double> &uRef,
+                const std::vector<double> &uAbs,
+                const std::vector<uint16_t> &fused,
+                const std::vector<uint16_t> &unfused) {
+  constexpr double kRel = 2e-5;
+  double worst = 0;
+  size_t bad = 0, differ = 0;
+  for (size_t i = 0; i < gRef.size(); ++i) {
+    const double y = fromBf16(fused[i]);
+    differ += fused[i] != unfused[i];
+    if (!std::isfinite(y)) {
+      ++bad;
+      continue;
+    }
+    const double ref = siluD(gRef[i]) * uRef[i];
+    const double tol = 1.1 * kRel * gAbs[i] * std::fabs(uRef[i]) +
+                       std::fabs(siluD(gRef[i])) * kRel * uAbs[i] +
+                       std::ldexp(std::fabs(ref), -8) + 1e-30;
+    worst = std::max(worst, std::fabs(y - ref) / tol);
+  }
+  char tail[64];
+  std::snprintf(tail, sizeof tail,
+                differ ? " (%zu differ from unfused)"
+                       : " (= unfused, bit for bit)",
+                differ);
+  report(what + tail, differ ? std::max(worst, 2.0) : worst, bad);
+}
+
+void launchSiluMul(const float *g, const float *u, uint16_t *out, int n) {
+  fd::kernels::silu_mul<256><<<(n + 255) / 256, 256>>>(g, u, out, n);
+  CHECK_LAUNCH();
+}
+
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+void checkGluW4(int n, int k) {
+  RandomW4 gate = randomW4(n, k, GROUP, ZEROS),
+           up = randomW4(n, k, GROUP, ZEROS);
+  if (ZEROS != !gate.packed.zeros.empty() ||
+      ZEROS != !up.packed.zeros.empty()) {
+    std::printf("SKIP random zeros all 8\n");
+    return;
+  }
+  std::vector<uint16_t> x = randomBf16(k, 1.0f);
+  std::vector<double> gRef(n), gAbs(n), uRef(n), uAbs(n);
+  matvecRef(gate.w.data(), x.data(), n, k, gRef.data(), gAbs.data());
+  matvecRef(up.w.data(), x.data(), n, k, uRef.data(), uAbs.data());
+  DeviceBuffer<int32_t> gq(gate.packed.qweight), uq(up.packed.qweight);
+  DeviceBuffer<uint16_t> gs(gate.packed.scales), us(up.packed.scales), dx(x);
+  DeviceBuffer<uint8_t> gz(gate.packed.zeros), uz(up.packed.zeros);
+  DeviceBuffer<uint16_t> dy(static_cast<size_t>(n)),
+      dyu(static_cast<size_t>(n));
+  DeviceBuffer<float> g(static_cast<size_t>(n)), u(static_cast<size_t>(n));
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int grid = (n + rowsPerBlock - 1) / rowsPerBlock;
+  fd::kernels::gemv_w4a16_glu<ROWS, LANES, WAVES, GROUP, ZEROS>
+      <<<grid, WAVES * 32>>>(gq.ptr, gs.ptr, gz.ptr, uq.ptr, us.ptr, uz.ptr,
+                             dx.ptr, dy.ptr, n, k);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_w4a16<ROWS, LANES, 1, WAVES, GROUP, ZEROS, false, false>
+      <<<grid, WAVES * 32>>>(gq.ptr, gs.ptr, gz.ptr, dx.ptr, g.ptr, n, k);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_w4a16<ROWS, LANES, 1, WAVES, GROUP, ZEROS, false, false>
+      <<<grid, WAVES * 32>>>(uq.ptr, us.ptr, uz.ptr, dx.ptr, u.ptr, n, k);
+  CHECK_LAUNCH();
+  launchSiluMul(g.ptr, u.ptr, dyu.ptr, n);
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gemv_w4a16_glu<rows %d, lanes %d, waves %d, g %d, zeros %d> "
+                "N=%d K=%d",
+                ROWS, LANES, WAVES, GROUP, ZEROS, n, k);
+  compareGlu(what, gRef, gAbs, uRef, uAbs, dy.read(), dyu.read());
+}
+
+template <int ROWS, int LANES, int WAVES> void checkGluBf16(int n, int k) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(k));
+  std::vector<uint16_t> wg = randomBf16(static_cast<size_t>(n) * k, scale),
+                        wu = randomBf16(wg.size(), scale),
+                        x = randomBf16(k, 1.0f);
+  std::vector<float> wgF(wg.size()), wuF(wu.size());
+  for (size_t i = 0; i < wg.size(); ++i) {
+    wgF[i] = fromBf16(wg[i]);
+    wuF[i] = fromBf16(wu[i]);
+  }
+  std::vector<double> gRef(n), gAbs(n), uRef(n), uAbs(n);
+  matvecRef(wgF.data(), x.data(), n, k, gRef.data(), gAbs.data());
+  matvecRef(wuF.data(), x.data(), n, k, uRef.data(), uAbs.data());
+  DeviceBuffer<uint16_t> dwg(wg), dwu(wu), dx(x);
+  DeviceBuffer<uint16_t> dy(static_cast<size_t>(n)),
+      dyu(static_cast<size_t>(n));
+  DeviceBuffer<float> g(static_cast<size_t>(n)), u(static_cast<size_t>(n));
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int grid = (n + rowsPerBlock - 1) / rowsPerBlock;
+  fd::kernels::gemv_bf16_glu<ROWS, LANES, WAVES>
+      <<<grid, WAVES * 32>>>(dwg.ptr, dwu.ptr, dx.ptr, dy.ptr, n, k);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_bf16<ROWS, LANES, 1, WAVES, false, false>
+      <<<grid, WAVES * 32>>>(dwg.ptr, dx.ptr, g.ptr, n, k);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_bf16<ROWS, LANES, 1, WAVES, false, false>
+      <<<grid, WAVES * 32>>>(dwu.ptr, dx.ptr, u.ptr, n, k);
+  CHECK_LAUNCH();
+  launchSiluMul(g.ptr, u.ptr, dyu.ptr, n);
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gemv_bf16_glu<rows %d, lanes %d, waves %d> N=%d K=%d", ROWS,
+                LANES, WAVES, n, k);
+  compareGlu(what, gRef, gAbs, uRef, uAbs, dy.read(), dyu.read());
+}
+
+template <int ROWS, int LANES, int WAVES>
+void checkGluExperts(int e, int slots, int n, int k) {
+  constexpr int G = 128;
+  std::vector<int32_t> gQ, uQ;
+  std::vector<uint16_t> gS, uS;
+  std::vector<RandomW4> gates, ups;
+  for (int ex = 0; ex < e; ++ex) {
+    gates.push_back(randomW4(n, k, G, false));
+    ups.push_back(randomW4(n, k, G, false));
+    gQ.insert(gQ.end(), gates.back().packed.qweight.begin(),
+              gates.back().packed.qweight.end());
+    gS.insert(gS.end(), gates.back().packed.scales.begin(),
+              gates.back().packed.scales.end());
+    uQ.insert(uQ.end(), ups.back().packed.qweight.begin(),
+              ups.back().packed.qweight.end());
+    uS.insert(uS.end(), ups.back().packed.scales.begin(),
+              ups.back().packed.scales.end());
+  }
+  std::vector<int32_t> ids(e);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  ids.resize(slots);
+  std::vector<uint16_t> x = randomBf16(k, 1.0f);
+  const size_t total = static_cast<size_t>(slots) * n;
+  std::vector<double> gRef(total), gAbs(total), uRef(total), uAbs(total);
+  for (int s = 0; s < slots; ++s) {
+    const size_t o = static_cast<size_t>(s) * n;
+    matvecRef(gates[ids[s]].w.data(), x.data(), n, k, gRef.data() + o,
+              gAbs.data() + o);
+    matvecRef(ups[ids[s]].w.data(), x.data(), n, k, uRef.data() + o,
+              uAbs.data() + o);
+  }
+  DeviceBuffer<int32_t> dgq(gQ), duq(uQ), di(ids);
+  DeviceBuffer<uint16_t> dgs(gS), dus(uS), dx(x);
+  DeviceBuffer<uint8_t> dz(static_cast<size_t>(0));
+  DeviceBuffer<uint16_t> dy(total), dyu(total);
+  DeviceBuffer<float> g(total), u(total);
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const dim3 grid((n + rowsPerBlock - 1) / rowsPerBlock, slots);
+  fd::kernels::gemv_w4a16_experts_glu<ROWS, LANES, WAVES, G, false>
+      <<<grid, WAVES * 32>>>(dgq.ptr, dgs.ptr, dz.ptr, duq.ptr, dus.ptr, dz.ptr,
+                             di.ptr, dx.ptr, dy.ptr, n, k);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_w4a16_experts<ROWS, LANES, WAVES, G, false, false>
+      <<<grid, WAVES * 32>>>(dgq.ptr, dgs.ptr, dz.ptr, di.ptr, dx.ptr, 0, g.ptr,
+                             n, k);
+  CHECK_LAUNCH();
+  fd::kernels::gemv_w4a16_experts<ROWS, LANES, WAVES, G, false, false>
+      <<<grid, WAVES * 32>>>(duq.ptr, dus.ptr, dz.ptr, di.ptr, dx.ptr, 0, u.ptr,
+                             n, k);
+  CHECK_LAUNCH();
+  launchSiluMul(g.ptr, u.ptr, dyu.ptr, static_cast<int>(total));
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gemv_w4a16_experts_glu<rows %d, lanes %d, waves %d> E=%d "
+                "slots=%d N=%d K=%d",
+                ROWS, LANES, WAVES, e, slots, n, k);
+  compareGlu(what, gRef, gAbs, uRef, uAbs, dy.read(), dyu.read());
 }
 
 void checkRouter(int e, int k, bool renorm) {
@@ -999,6 +1175,12 @@ int main(int argc, char **argv) {
   checkExperts<32>(16, 8, 2048, 512, false); // down: x per slot
   checkExperts<16>(16, 8, 2048, 512, false);
   checkExperts<8>(16, 8, 2050, 512, false);
+  checkGluExperts<1, 32, 2>(16, 8, 512, 2048); // Qwen3.5 experts gate/up
+  checkGluExperts<2, 16, 4>(16, 8, 520, 2048);
+  checkGluW4<1, 32, 2, 128, false>(512, 2048);
+  checkGluW4<2, 8, 4, 32, true>(1030, 512);
+  checkGluBf16<1, 32, 2>(512, 2048); // shared expert gate/up
+  checkGluBf16<4, 16, 2>(515, 1024);
   checkRouter(256, 8, true);
   checkRouter(8, 2, true);
   checkRouter(128, 8, false);

@@ -34,6 +34,19 @@ template __global__ void argmax<1024>(const float *, int, int32_t *);
 
 } // namespace fd::kernels
 
+#include "glu.h"
+
+namespace fd::kernels {
+template __global__ void gemv_w4a16_glu<2, 16, 4, 128, true>(
+    const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *,
+    const uint8_t *, const uint16_t *, uint16_t *, int, int);
+template __global__ void gemv_w4a16_experts_glu<1, 32, 2, 128, false>(
+    const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *,
+    const uint8_t *, const int32_t *, const uint16_t *, uint16_t *, int, int);
+template __global__ void gemv_bf16_glu<4, 8, 2>(const uint16_t *, const uint16_t *,
+                                                const uint16_t *, uint16_t *, int, int);
+} // namespace fd::kernels
+
 #include "mixers.h"
 #include "moe.h"
 

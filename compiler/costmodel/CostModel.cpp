@@ -19,11 +19,14 @@ int64_t GemvShape::bytes() const {
     const int64_t groups = k / std::max<int64_t>(group, 1);
     weights = n * k / 2 + n * groups * 2 + (zeros ? n * groups : 0);
   }
-  const int64_t x =
-      m * k * (kind == Bf16 && xFloat ? 4 : 2) * (kind == W4Experts ? 1 : 1);
+  if (glu) {
+    weights *= 2; // gate and up
+  }
+  const int64_t x = m * k * (kind == Bf16 && xFloat ? 4 : 2);
   const int64_t y = m * n * (outBf16 ? 2 : 4) * (accumulate ? 2 : 1);
-  // Experts: each slot reads its own expert's weights and writes its row.
-  return slots * (weights + y) + x * (kind == W4Experts ? slots : 1);
+  // Experts: each slot reads its own expert's weights, the activations and
+  // writes its row.
+  return slots * (weights + y + x);
 }
 
 std::vector<GemvConfig> gemvCandidates(const GemvShape &shape) {

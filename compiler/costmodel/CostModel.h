@@ -41,6 +41,7 @@ struct GemvShape {
   bool xFloat = false; // Bf16: float activations (8 bytes per 8 values more)
   bool outBf16 = false;
   bool accumulate = false; // y += (reads y too)
+  bool glu = false; // gate and up matrices, bf16(silu(gate x) * up x) out
   /// The elements of K one lane consumes per step (one 16-byte weight load).
   int64_t kPerLaneStep() const { return kind == Bf16 ? 8 : 32; }
   /// Every byte the launch must move at least once.

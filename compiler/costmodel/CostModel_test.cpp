@@ -34,6 +34,20 @@ TEST(CostModel, BytesCountWeightsScalesActivationsAndOutput) {
   EXPECT_EQ(b.bytes(), 256 * 2048 * 2 + 2048 * 4 + 256 * 4 * 2);
 }
 
+TEST(CostModel, GluReadsGateAndUpAndWritesOneBf16Row) {
+  GemvShape s;
+  s.kind = GemvShape::W4Experts;
+  s.n = 512;
+  s.k = 2048;
+  s.slots = 8;
+  s.group = 128;
+  s.glu = true;
+  s.outBf16 = true;
+  // Per slot: two matrices of 512*2048/2 weights + 512*16*2 scales, x 2048
+  // bf16, y 512 bf16.
+  EXPECT_EQ(s.bytes(), 8 * (2 * (524288 + 16384) + 4096 + 1024));
+}
+
 TEST(CostModel, CandidatesSplitLanesOnlyWhereKFillsThem) {
   GemvShape s = expertDown();
   int lanes16 = 0, lanes8 = 0;

@@ -84,6 +84,38 @@ def FuseResidualPass : Pass<"fd-fuse-residual", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseGluPass : Pass<"fd-fuse-glu", "mlir::ModuleOp"> {
+  let summary = "Fuse a SwiGLU's gate and up GEMVs and silu_mul into one launch";
+  let description = [{
+    A `silu_mul` launch (a = bf16(silu(g) * u)) whose `g` and `u` come from
+    two GEMVs of the same template (`gemv_w4a16`, `gemv_bf16` or the routed
+    experts' `gemv_w4a16_experts`) over the same activations (and expert
+    ids), with equal shape and packing and float outputs, becomes one
+    `<template>_glu` launch: each lane group computes a row of the gate and
+    the same row of the up projection in one K loop and stores the product,
+    epilogue `silu_mul`. Two launches and the float round trip of g and u
+    disappear; the weights stay in their own buffers (no interleaved copy),
+    and with equal LANES the arithmetic is the unfused one, in the same order.
+    Applied only when `g` and `u` have no other reader or writer and nothing
+    between the first GEMV and `silu_mul` writes what the GEMVs read or
+    touches `a`; the fused launch takes `silu_mul`'s place and `g`'s and
+    `u`'s buffers are removed.
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_w4a16_experts" <{...}> ... ins [@w.gate.qweight, @w.gate.scales, @__null, @a.ids, @a.x] outs [@a.eg]
+    fdkernel.launch "gemv_w4a16_experts" <{...}> ... ins [@w.up.qweight, @w.up.scales, @__null, @a.ids, @a.x] outs [@a.eu]
+    fdkernel.launch "silu_mul" <{THREADS = 256}> ... ins [@a.eg, @a.eu] outs [@a.eact]
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "gemv_w4a16_experts_glu" <{...}> ... ins [@w.gate.qweight, @w.gate.scales, @__null,
+        @w.up.qweight, @w.up.scales, @__null, @a.ids, @a.x] outs [@a.eact]
+        epilogues [#fdkernel.epilogue<silu_mul>]
+    ```
+  }];
+}
+
 def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
   let summary = "Choose each GEMV launch's template parameters with the cost model";
   let description = [{

@@ -38,6 +38,9 @@ std::string describeShape(const cm::GemvShape &s) {
   if (s.accumulate) {
     out += " +=";
   }
+  if (s.glu) {
+    out += " silu(gate)*up";
+  }
   return out;
 }
 
@@ -45,7 +48,8 @@ namespace {
 
 bool isTunedGemv(StringRef name) {
   return name == "gemv_w4a16" || name == "gemv_w4a16_experts" ||
-         name == "gemv_bf16";
+         name == "gemv_bf16" || name == "gemv_w4a16_glu" ||
+         name == "gemv_w4a16_experts_glu" || name == "gemv_bf16_glu";
 }
 
 int64_t intParam(fdk::LaunchOp l, StringRef name, int64_t dflt = 0) {
@@ -66,6 +70,8 @@ int64_t intScalar(fdk::LaunchOp l, StringRef name) {
 cm::GemvShape shapeOf(fdk::LaunchOp l) {
   cm::GemvShape s;
   StringRef name = l.getTemplateName();
+  s.glu = name.ends_with("_glu");
+  name.consume_back("_glu");
   s.kind = name == "gemv_bf16"            ? cm::GemvShape::Bf16
            : name == "gemv_w4a16_experts" ? cm::GemvShape::W4Experts
                                           : cm::GemvShape::W4;
@@ -76,7 +82,7 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.group = intParam(l, "GROUP");
   s.zeros = boolParam(l, "ZEROS");
   s.xFloat = boolParam(l, "X_F32");
-  s.outBf16 = boolParam(l, "OUT_BF16");
+  s.outBf16 = s.glu || boolParam(l, "OUT_BF16");
   s.accumulate = boolParam(l, "ACCUM");
   return s;
 }

@@ -98,6 +98,11 @@ cl::opt<bool> fuseResidual(
     cl::desc("Fold residual adds into the epilogue of o_proj / out_proj / "
              "the MoE combination (fd-fuse-residual; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseGlu(
+    "fuse-glu",
+    cl::desc("Compute SwiGLU gate and up projections and silu(gate)*up in "
+             "one launch (fd-fuse-glu; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> explain(
     "explain",
     cl::desc("Print the cost model's decision per GEMV shape and target: "
@@ -479,6 +484,8 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
                       {"launches_per_step", static_cast<int64_t>(launchCount)},
                       {"kernel_instances", static_cast<int64_t>(instanceCount)},
                       {"cost_model", noCostModel ? "off" : "on"},
+                      {"fusions", json::Object{{"residual", bool(fuseResidual)},
+                                               {"glu", bool(fuseGlu)}}},
                       {"decisions", std::move(decisions)},
                       {"arena_bytes", arena},
                       {"compilers", std::move(compilers)},
@@ -574,6 +581,9 @@ int main(int argc, char **argv) {
     pm.addPass(fd::transforms::createLowerToKernelsPass(lowerOptions));
     if (fuseResidual) {
       pm.addPass(fd::transforms::createFuseResidualPass());
+    }
+    if (fuseGlu) {
+      pm.addPass(fd::transforms::createFuseGluPass());
     }
     pm.addPass(fd::transforms::createPlanMemoryPass());
     std::string err = runPasses(pm, **module);
