@@ -67,9 +67,13 @@ template <int ROWS, int LANES> struct WaveSplit {
   int waveRow0; // the wave's first row
   int row0;     // this lane's group's first row
   int lane;     // lane within the group
-  FD_DEVICE explicit WaveSplit(int wavesPerBlock) {
+  FD_DEVICE explicit WaveSplit(int wavesPerBlock)
+      : WaveSplit(wavesPerBlock, blockX()) {}
+  /// `block`: the block's index among those of its matrix (a segment of a
+  /// horizontally fused launch starts at block 0).
+  FD_DEVICE WaveSplit(int wavesPerBlock, int block) {
     const int wave = threadX() / kWaveSize;
-    waveRow0 = (blockX() * wavesPerBlock + wave) * kRowsPerWave;
+    waveRow0 = (block * wavesPerBlock + wave) * kRowsPerWave;
     row0 = waveRow0 + (laneId() / LANES) * ROWS;
     lane = laneId() % LANES;
   }
@@ -333,6 +337,115 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   gemvBf16Partial<ROWS, LANES, M, XT>(wr, x, k, split.lane, acc);
   reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
                                                   split.lane);
+}
+
+/// One matrix of a horizontally fused launch (gemv_segments*): KIND 1 is
+/// w4a16 (w = qweight, with scales and optional zeros), KIND 2 is bf16 (w =
+/// the bf16 matrix; scales and zeros unused). y is float [n].
+struct GemvSegment {
+  const void *w;
+  const uint16_t *scales;
+  const uint8_t *zeros;
+  float *y;
+  int n;
+};
+enum GemvSegmentKind { kSegmentW4 = 1, kSegmentBf16 = 2 };
+
+/// Block `block` of segment `seg`: the rows a lone gemv_w4a16 / gemv_bf16
+/// with the same ROWS, LANES and WAVES would compute in that block, with
+/// the same arithmetic in the same order.
+template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+FD_DEVICE void gemvSegmentBlock(const GemvSegment &seg,
+                                const uint16_t *__restrict__ x, int k,
+                                int block) {
+  static_assert(KIND == kSegmentW4 || KIND == kSegmentBf16,
+                "segment kind: 1 = w4a16, 2 = bf16");
+  const WaveSplit<ROWS, LANES> split(WAVES, block);
+  if (split.waveRow0 >= seg.n) {
+    return;
+  }
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, seg.n, rows);
+  float acc[ROWS][1] = {};
+  if constexpr (KIND == kSegmentW4) {
+    W4Rows<ROWS> w;
+    setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
+        w, static_cast<const int32_t *>(seg.w), seg.scales, seg.zeros, k, rows);
+    gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
+  } else {
+    Bf16Rows<ROWS> w;
+    setBf16Rows<0, ROWS, ROWS>(w, static_cast<const uint16_t *>(seg.w), k,
+                               rows);
+    gemvBf16Partial<ROWS, LANES, 1, uint16_t>(w, x, k, split.lane, acc);
+  }
+  reduceAndStore<ROWS, LANES, 1, false>(acc, seg.y, seg.n, split.row0,
+                                        split.lane);
+}
+
+/// Dispatches block `block` of a launch whose segments take consecutive
+/// block ranges (each ceil(n / rows per block) blocks). Returns once the
+/// block's segment ran; the branch is uniform per block.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
+          int... REST>
+FD_DEVICE void gemvSegmentsDispatch(const GemvSegment *segs,
+                                    const uint16_t *__restrict__ x, int k,
+                                    int block) {
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int blocks = (segs[0].n + kRowsPerBlock - 1) / kRowsPerBlock;
+  if (block < blocks) {
+    gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(segs[0], x, k,
+                                                             block);
+    return;
+  }
+  if constexpr (sizeof...(REST) > 0) {
+    gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, REST...>(
+        segs + 1, x, k, block - blocks);
+  }
+}
+
+/// Horizontal fusion: 2, 3 or 4 GEMVs over the same activations x (bf16
+/// [K]) in one launch, each segment its own matrix (int4 or bf16, KINDi)
+/// and float output — GDN's in_proj_qkv | z | b | a, attention's q | k | v.
+/// w4 segments share GROUP and ZEROS.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
+          int KIND1>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_segments2(const uint16_t *__restrict__ x, int k, const void *w0,
+                   const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
+                   const void *w1, const uint16_t *s1, const uint8_t *z1,
+                   float *y1, int n1) {
+  const GemvSegment segs[2] = {{w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}};
+  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1>(
+      segs, x, k, blockX());
+}
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
+          int KIND1, int KIND2>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_segments3(const uint16_t *__restrict__ x, int k, const void *w0,
+                   const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
+                   const void *w1, const uint16_t *s1, const uint8_t *z1,
+                   float *y1, int n1, const void *w2, const uint16_t *s2,
+                   const uint8_t *z2, float *y2, int n2) {
+  const GemvSegment segs[3] = {
+      {w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}, {w2, s2, z2, y2, n2}};
+  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2>(
+      segs, x, k, blockX());
+}
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
+          int KIND1, int KIND2, int KIND3>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_segments4(const uint16_t *__restrict__ x, int k, const void *w0,
+                   const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
+                   const void *w1, const uint16_t *s1, const uint8_t *z1,
+                   float *y1, int n1, const void *w2, const uint16_t *s2,
+                   const uint8_t *z2, float *y2, int n2, const void *w3,
+                   const uint16_t *s3, const uint8_t *z3, float *y3, int n3) {
+  const GemvSegment segs[4] = {{w0, s0, z0, y0, n0},
+                               {w1, s1, z1, y1, n1},
+                               {w2, s2, z2, y2, n2},
+                               {w3, s3, z3, y3, n3}};
+  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2,
+                       KIND3>(segs, x, k, blockX());
 }
 
 } // namespace fd::kernels

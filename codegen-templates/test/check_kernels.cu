@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -637,6 +638,115 @@ void checkGluExperts(int e, int slots, int n, int k) {
   compareGlu(what, gRef, gAbs, uRef, uAbs, dy.read(), dyu.read());
 }
 
+/// A horizontally fused launch (gemv_segments2/3/4): each segment's float
+/// output against the double reference (the GEMV tolerance) and, bit for
+/// bit, against the lone gemv_w4a16 / gemv_bf16 with the same parameters.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int... KINDS>
+void checkSegments(const std::vector<int> &ns, int k) {
+  constexpr int kCount = sizeof...(KINDS);
+  const int kinds[kCount] = {KINDS...};
+  std::vector<uint16_t> x = randomBf16(k, 1.0f);
+  DeviceBuffer<uint16_t> dx(x);
+  struct Seg {
+    std::vector<double> ref, absSum;
+    std::unique_ptr<DeviceBuffer<int32_t>> q;
+    std::unique_ptr<DeviceBuffer<uint16_t>> s, w;
+    std::unique_ptr<DeviceBuffer<uint8_t>> z;
+    std::unique_ptr<DeviceBuffer<float>> y, lone;
+    fd::kernels::GemvSegment arg{};
+  };
+  std::vector<Seg> segs(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    Seg &g = segs[i];
+    const int n = ns[i];
+    g.ref.resize(n);
+    g.absSum.resize(n);
+    if (kinds[i] == fd::kernels::kSegmentW4) {
+      RandomW4 rw = randomW4(n, k, GROUP, ZEROS);
+      matvecRef(rw.w.data(), x.data(), n, k, g.ref.data(), g.absSum.data());
+      g.q = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
+      g.s = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
+      g.z = std::make_unique<DeviceBuffer<uint8_t>>(rw.packed.zeros);
+      g.arg = {g.q->ptr, g.s->ptr, ZEROS ? g.z->ptr : nullptr, nullptr, n};
+    } else {
+      std::vector<uint16_t> w = randomBf16(
+          static_cast<size_t>(n) * k, 1.0f / std::sqrt(static_cast<float>(k)));
+      std::vector<float> wf(w.size());
+      for (size_t j = 0; j < w.size(); ++j) {
+        wf[j] = fromBf16(w[j]);
+      }
+      matvecRef(wf.data(), x.data(), n, k, g.ref.data(), g.absSum.data());
+      g.w = std::make_unique<DeviceBuffer<uint16_t>>(w);
+      g.arg = {g.w->ptr, nullptr, nullptr, nullptr, n};
+    }
+    g.y = std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n));
+    g.lone = std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n));
+    g.arg.y = g.y->ptr;
+  }
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  int blocks = 0;
+  for (int i = 0; i < kCount; ++i) {
+    blocks += (ns[i] + rowsPerBlock - 1) / rowsPerBlock;
+  }
+  const auto &a = segs;
+  if constexpr (kCount == 2) {
+    fd::kernels::gemv_segments2<ROWS, LANES, WAVES, GROUP, ZEROS, KINDS...>
+        <<<blocks, WAVES * 32>>>(dx.ptr, k, a[0].arg.w, a[0].arg.scales,
+                                 a[0].arg.zeros, a[0].arg.y, a[0].arg.n,
+                                 a[1].arg.w, a[1].arg.scales, a[1].arg.zeros,
+                                 a[1].arg.y, a[1].arg.n);
+  } else if constexpr (kCount == 3) {
+    fd::kernels::gemv_segments3<ROWS, LANES, WAVES, GROUP, ZEROS, KINDS...>
+        <<<blocks, WAVES * 32>>>(
+            dx.ptr, k, a[0].arg.w, a[0].arg.scales, a[0].arg.zeros, a[0].arg.y,
+            a[0].arg.n, a[1].arg.w, a[1].arg.scales, a[1].arg.zeros, a[1].arg.y,
+            a[1].arg.n, a[2].arg.w, a[2].arg.scales, a[2].arg.zeros, a[2].arg.y,
+            a[2].arg.n);
+  } else {
+    fd::kernels::gemv_segments4<ROWS, LANES, WAVES, GROUP, ZEROS, KINDS...>
+        <<<blocks, WAVES * 32>>>(
+            dx.ptr, k, a[0].arg.w, a[0].arg.scales, a[0].arg.zeros, a[0].arg.y,
+            a[0].arg.n, a[1].arg.w, a[1].arg.scales, a[1].arg.zeros, a[1].arg.y,
+            a[1].arg.n, a[2].arg.w, a[2].arg.scales, a[2].arg.zeros, a[2].arg.y,
+            a[2].arg.n, a[3].arg.w, a[3].arg.scales, a[3].arg.zeros, a[3].arg.y,
+            a[3].arg.n);
+  }
+  CHECK_LAUNCH();
+  for (int i = 0; i < kCount; ++i) {
+    const Seg &g = segs[i];
+    const int n = ns[i];
+    const int grid = (n + rowsPerBlock - 1) / rowsPerBlock;
+    if (kinds[i] == fd::kernels::kSegmentW4) {
+      fd::kernels::gemv_w4a16<ROWS, LANES, 1, WAVES, GROUP, ZEROS, false, false>
+          <<<grid, WAVES * 32>>>(static_cast<const int32_t *>(g.arg.w),
+                                 g.arg.scales, g.arg.zeros, dx.ptr, g.lone->ptr,
+                                 n, k);
+    } else {
+      fd::kernels::gemv_bf16<ROWS, LANES, 1, WAVES, false, false>
+          <<<grid, WAVES * 32>>>(static_cast<const uint16_t *>(g.arg.w), dx.ptr,
+                                 g.lone->ptr, n, k);
+    }
+    CHECK_LAUNCH();
+    std::vector<float> y = g.y->read(), lone = g.lone->read();
+    size_t differ = 0;
+    for (int r = 0; r < n; ++r) {
+      differ += std::memcmp(&y[r], &lone[r], sizeof(float)) != 0;
+    }
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "gemv_segments%d<rows %d, lanes %d, waves %d> seg %d/%d %s "
+                  "N=%d K=%d (%s)",
+                  kCount, ROWS, LANES, WAVES, i, kCount,
+                  kinds[i] == fd::kernels::kSegmentW4 ? "w4" : "bf16", n, k,
+                  differ ? "DIFFERS from the lone GEMV" : "= lone GEMV");
+    if (differ) {
+      report(what, 2.0, 0);
+    } else {
+      compareGemv<false>(what, g.ref, g.absSum, y.data(), y.size());
+    }
+  }
+}
+
 void checkRouter(int e, int k, bool renorm) {
   std::vector<float> logits = randomF(e, 2.0f);
   DeviceBuffer<float> dl(logits);
@@ -1181,6 +1291,12 @@ int main(int argc, char **argv) {
   checkGluW4<2, 8, 4, 32, true>(1030, 512);
   checkGluBf16<1, 32, 2>(512, 2048); // shared expert gate/up
   checkGluBf16<4, 16, 2>(515, 1024);
+  // GDN in_proj qkv|z|b|a, attention q|k|v, router + shared-expert gate;
+  // then ragged N, zero points, LANES 16.
+  checkSegments<1, 32, 2, 128, false, 1, 1, 2, 2>({8192, 4096, 32, 32}, 2048);
+  checkSegments<2, 32, 2, 128, false, 1, 1, 1>({8192, 512, 512}, 2048);
+  checkSegments<1, 32, 2, 128, false, 2, 2>({256, 1}, 2048);
+  checkSegments<2, 16, 4, 32, true, 2, 1, 2, 1>({77, 1030, 5, 259}, 512);
   checkRouter(256, 8, true);
   checkRouter(8, 2, true);
   checkRouter(128, 8, false);

@@ -52,6 +52,17 @@ template __global__ void gemv_bf16_glu<4, 8, 2>(const uint16_t *, const uint16_t
 
 namespace fd::kernels {
 
+template __global__ void gemv_segments4<2, 32, 4, 128, false, 1, 1, 2, 2>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
+    const void *, const uint16_t *, const uint8_t *, float *, int, const void *, const uint16_t *,
+    const uint8_t *, float *, int, const void *, const uint16_t *, const uint8_t *, float *, int);
+template __global__ void gemv_segments3<1, 16, 2, 128, true, 1, 1, 1>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
+    const void *, const uint16_t *, const uint8_t *, float *, int, const void *, const uint16_t *,
+    const uint8_t *, float *, int);
+template __global__ void gemv_segments2<1, 32, 2, 32, false, 2, 2>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
+    const void *, const uint16_t *, const uint8_t *, float *, int);
 template __global__ void gemv_w4a16_experts<2, 16, 4, 128, false, false>(
     const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *, int,
     void *, int, int);

@@ -13,10 +13,33 @@ namespace {
 using P = TemplateParam;
 using A = KernelArg;
 
+/// gemv_segments<count>: KINDi per segment; arguments x, k, then per
+/// segment its weights, scales, zeros, output and rows.
+TemplateInfo segmentsTemplate(int count) {
+  TemplateInfo t{"gemv_segments" + std::to_string(count),
+                 "gemv.h",
+                 {{P::Int, "ROWS"},
+                  {P::Int, "LANES"},
+                  {P::Int, "WAVES"},
+                  {P::Int, "GROUP"},
+                  {P::Bool, "ZEROS"}},
+                 {{A::In, "x", "const uint16_t *"}, {A::Scalar, "k", "int"}}};
+  for (int i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    t.params.push_back({P::Int, "KIND" + n});
+    t.args.push_back({A::In, "w" + n, "const void *"});
+    t.args.push_back({A::In, "scales" + n, "const uint16_t *"});
+    t.args.push_back({A::In, "zeros" + n, "const uint8_t *"});
+    t.args.push_back({A::Out, "y" + n, "float *"});
+    t.args.push_back({A::Scalar, "n" + n, "int"});
+  }
+  return t;
+}
+
 std::vector<TemplateInfo> build() {
   const P::Kind I = P::Int, B = P::Bool, T = P::FloatOrBf16;
   const A::Kind In = A::In, Out = A::Out, S = A::Scalar;
-  return {
+  std::vector<TemplateInfo> all = {
       {"gemv_w4a16",
        "gemv.h",
        {{I, "ROWS"},
@@ -225,6 +248,10 @@ std::vector<TemplateInfo> build() {
         {In, "step", "const int32_t *"},
         {Out, "out", "int32_t *"}}},
   };
+  for (int count = 2; count <= 4; ++count) {
+    all.push_back(segmentsTemplate(count));
+  }
+  return all;
 }
 } // namespace
 

@@ -11,7 +11,40 @@ namespace {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
+int64_t GemvShape::kPerLaneStep() const {
+  if (segments.empty()) {
+    return kind == Bf16 ? 8 : 32;
+  }
+  int64_t step = 8;
+  for (const Segment &seg : segments) {
+    step = std::max<int64_t>(step, seg.kind == Bf16 ? 8 : 32);
+  }
+  return step;
+}
+
+int64_t GemvShape::stepsPerWave(int lanes) const {
+  if (segments.empty()) {
+    return ceilDiv(k, lanes * kPerLaneStep());
+  }
+  int64_t steps = 0;
+  for (const Segment &seg : segments) {
+    steps = std::max(steps, ceilDiv(k, lanes * (seg.kind == Bf16 ? 8 : 32)));
+  }
+  return steps;
+}
+
 int64_t GemvShape::bytes() const {
+  if (!segments.empty()) {
+    int64_t total = m * k * 2; // x once (it stays in cache for the others)
+    for (const Segment &seg : segments) {
+      GemvShape one = *this;
+      one.segments.clear();
+      one.kind = seg.kind;
+      one.n = seg.n;
+      total += one.bytes() - m * k * 2;
+    }
+    return total;
+  }
   int64_t weights = 0;
   if (kind == Bf16) {
     weights = n * k * 2;
@@ -46,7 +79,14 @@ std::vector<GemvConfig> gemvCandidates(const GemvShape &shape) {
 }
 
 int64_t gemvGridX(const GemvShape &shape, const GemvConfig &config) {
-  return ceilDiv(shape.n, config.rowsPerBlock());
+  if (shape.segments.empty()) {
+    return ceilDiv(shape.n, config.rowsPerBlock());
+  }
+  int64_t blocks = 0;
+  for (const GemvShape::Segment &seg : shape.segments) {
+    blocks += ceilDiv(seg.n, config.rowsPerBlock());
+  }
+  return blocks;
 }
 
 Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
@@ -63,8 +103,7 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
   const int64_t blocksPerUnit = wavesPerUnit / config.waves;
   const int64_t capacity = blocksPerUnit * t.units;
   p.rounds = capacity > 0 ? ceilDiv(p.blocks, capacity) : 0;
-  p.stepsPerWave = ceilDiv(shape.k, static_cast<int64_t>(config.lanes) *
-                                        shape.kPerLaneStep());
+  p.stepsPerWave = shape.stepsPerWave(config.lanes);
   p.launchMicros = t.launchMicroseconds;
   p.bandwidthMicros =
       static_cast<double>(p.bytes) / t.bandwidth * 1e6 + t.memoryLatencyMicros;

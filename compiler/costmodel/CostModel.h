@@ -33,6 +33,14 @@ namespace fd::costmodel {
 /// The shape of one GEMV-like launch.
 struct GemvShape {
   enum Kind { W4, Bf16, W4Experts } kind = W4;
+  /// A horizontally fused launch (gemv_segments*): its matrices over the
+  /// same x, in block order; `kind` and `n` then describe the first one and
+  /// the rows of all.
+  struct Segment {
+    Kind kind = W4;
+    int64_t n = 0;
+  };
+  std::vector<Segment> segments;
   int64_t n = 0, k = 0;
   int64_t m = 1;     // token rows
   int64_t slots = 1; // W4Experts: experts per token (grid y)
@@ -42,8 +50,11 @@ struct GemvShape {
   bool outBf16 = false;
   bool accumulate = false; // y += (reads y too)
   bool glu = false; // gate and up matrices, bf16(silu(gate x) * up x) out
-  /// The elements of K one lane consumes per step (one 16-byte weight load).
-  int64_t kPerLaneStep() const { return kind == Bf16 ? 8 : 32; }
+  /// The elements of K one lane consumes per step (one 16-byte weight load);
+  /// segments: the coarsest (LANES must suit every segment).
+  int64_t kPerLaneStep() const;
+  /// Steps per wave over K for `lanes` lanes per row: segments, the most.
+  int64_t stepsPerWave(int lanes) const;
   /// Every byte the launch must move at least once.
   int64_t bytes() const;
 };

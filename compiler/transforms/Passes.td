@@ -116,6 +116,38 @@ def FuseGluPass : Pass<"fd-fuse-glu", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseHorizontalPass : Pass<"fd-fuse-horizontal", "mlir::ModuleOp"> {
+  let summary = "Fuse GEMVs that read the same activations into one launch";
+  let description = [{
+    Up to four `gemv_w4a16` / `gemv_bf16` launches (one token, bf16
+    activations, float output, no epilogue) that read the same activations
+    with the same K become one `gemv_segments<count>` launch: each GEMV is a
+    segment with its own matrix (int4 or bf16, parameter `KIND<i>`: 1 = w4,
+    2 = bf16) and output, taking consecutive block ranges of one grid. This is
+    Gated DeltaNet's in_proj_qkv | in_proj_z | in_proj_b | in_proj_a (mixed
+    int4 and bf16), attention's q | k | v, and the MoE router with the
+    shared-expert gate. Every segment computes its rows with the arithmetic
+    of the lone GEMV with the same ROWS / LANES, so results are bit-identical.
+    The fused launch takes the first GEMV's place; a later GEMV joins only if
+    nothing it would move above touches its output, and gathering stops
+    where a launch rewrites the activations. w4 segments share GROUP and
+    ZEROS. Run after `fd-fuse-glu` (a GLU's gate and up read the same
+    activations too and are better fused with their activation).
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_w4a16" <{...}> ... ins [@w.qkv.qweight, @w.qkv.scales, @__null, @a.x] outs [@a.qkv] scalars {k = 2048, n = 8192}
+    fdkernel.launch "gemv_bf16" <{...}> ... ins [@w.b, @a.x] outs [@a.b] scalars {k = 2048, n = 32}
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "gemv_segments2" <{GROUP = 128, KIND0 = 1, KIND1 = 2, LANES = 32, ROWS = 2, WAVES = 4, ZEROS = false}>
+        ... ins [@a.x, @w.qkv.qweight, @w.qkv.scales, @__null, @w.b, @__null, @__null]
+        outs [@a.qkv, @a.b] scalars {k = 2048, n0 = 8192, n1 = 32}
+    ```
+  }];
+}
+
 def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
   let summary = "Choose each GEMV launch's template parameters with the cost model";
   let description = [{

@@ -23,6 +23,17 @@ namespace cm = fd::costmodel;
 namespace fd::transforms {
 
 std::string describeShape(const cm::GemvShape &s) {
+  if (!s.segments.empty()) {
+    std::string out = llvm::formatv("K={0} segments", s.k).str();
+    for (const cm::GemvShape::Segment &seg : s.segments) {
+      out += seg.kind == cm::GemvShape::Bf16
+                 ? llvm::formatv(" | bf16 N={0}", seg.n).str()
+                 : llvm::formatv(" | w4 g{0}{1} N={2}", s.group,
+                                 s.zeros ? " zp" : "", seg.n)
+                       .str();
+    }
+    return out;
+  }
   std::string out = llvm::formatv("N={0} K={1}", s.n, s.k).str();
   if (s.kind == cm::GemvShape::Bf16) {
     out += s.xFloat ? " bf16 (x f32)" : " bf16";
@@ -49,7 +60,8 @@ namespace {
 bool isTunedGemv(StringRef name) {
   return name == "gemv_w4a16" || name == "gemv_w4a16_experts" ||
          name == "gemv_bf16" || name == "gemv_w4a16_glu" ||
-         name == "gemv_w4a16_experts_glu" || name == "gemv_bf16_glu";
+         name == "gemv_w4a16_experts_glu" || name == "gemv_bf16_glu" ||
+         name.starts_with("gemv_segments");
 }
 
 int64_t intParam(fdk::LaunchOp l, StringRef name, int64_t dflt = 0) {
@@ -84,6 +96,23 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.xFloat = boolParam(l, "X_F32");
   s.outBf16 = s.glu || boolParam(l, "OUT_BF16");
   s.accumulate = boolParam(l, "ACCUM");
+  if (name.starts_with("gemv_segments")) {
+    s.n = 0;
+    for (int i = 0;; ++i) {
+      auto kind = l.getParams().getAs<IntegerAttr>("KIND" + std::to_string(i));
+      if (!kind) {
+        break;
+      }
+      cm::GemvShape::Segment seg;
+      seg.kind = kind.getInt() == 2 ? cm::GemvShape::Bf16 : cm::GemvShape::W4;
+      seg.n = intScalar(l, "n" + std::to_string(i));
+      s.segments.push_back(seg);
+      s.n += seg.n;
+    }
+    if (!s.segments.empty()) {
+      s.kind = s.segments.front().kind;
+    }
+  }
   return s;
 }
 
@@ -101,6 +130,9 @@ std::string shapeKey(fdk::LaunchOp l) {
     key += "|" + n.str() + "=" + v;
   }
   cm::GemvShape s = shapeOf(l);
+  for (const cm::GemvShape::Segment &seg : s.segments) {
+    key += llvm::formatv("|n{0}", seg.n).str();
+  }
   return key + llvm::formatv("|{0}x{1}x{2}", s.n, s.k, s.slots).str();
 }
 

@@ -103,6 +103,12 @@ cl::opt<bool> fuseGlu(
     cl::desc("Compute SwiGLU gate and up projections and silu(gate)*up in "
              "one launch (fd-fuse-glu; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseHorizontal(
+    "fuse-horizontal",
+    cl::desc("Compute GEMVs that read the same activations (GDN in_proj "
+             "qkv|z|b|a, attention q|k|v, router + shared-expert gate) in "
+             "one launch (fd-fuse-horizontal; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> explain(
     "explain",
     cl::desc("Print the cost model's decision per GEMV shape and target: "
@@ -424,6 +430,22 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
           shape[dim.upper()] = v.getInt();
         }
       }
+      // A horizontally fused launch: N of each segment, and their sum.
+      json::Array segments;
+      int64_t rows = 0;
+      for (int i = 0;; ++i) {
+        auto v =
+            l.getScalars().getAs<mlir::IntegerAttr>("n" + std::to_string(i));
+        if (!v) {
+          break;
+        }
+        segments.push_back(v.getInt());
+        rows += v.getInt();
+      }
+      if (!segments.empty()) {
+        shape["N"] = rows;
+        shape["segments"] = std::move(segments);
+      }
       int64_t block = l.getBlock()[0] * l.getBlock()[1] * l.getBlock()[2];
       json::Object entry{
           {"name", inst.symbol},
@@ -480,16 +502,18 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
           module->getAttrOfType<mlir::IntegerAttr>("fdkernel.arena_size")) {
     arena = a.getInt();
   }
-  json::Object report{{"plan_hash", formatv("{0:x16}", planHash).str()},
-                      {"launches_per_step", static_cast<int64_t>(launchCount)},
-                      {"kernel_instances", static_cast<int64_t>(instanceCount)},
-                      {"cost_model", noCostModel ? "off" : "on"},
-                      {"fusions", json::Object{{"residual", bool(fuseResidual)},
-                                               {"glu", bool(fuseGlu)}}},
-                      {"decisions", std::move(decisions)},
-                      {"arena_bytes", arena},
-                      {"compilers", std::move(compilers)},
-                      {"kernels", std::move(kernels)}};
+  json::Object report{
+      {"plan_hash", formatv("{0:x16}", planHash).str()},
+      {"launches_per_step", static_cast<int64_t>(launchCount)},
+      {"kernel_instances", static_cast<int64_t>(instanceCount)},
+      {"cost_model", noCostModel ? "off" : "on"},
+      {"fusions", json::Object{{"residual", bool(fuseResidual)},
+                               {"glu", bool(fuseGlu)},
+                               {"horizontal", bool(fuseHorizontal)}}},
+      {"decisions", std::move(decisions)},
+      {"arena_bytes", arena},
+      {"compilers", std::move(compilers)},
+      {"kernels", std::move(kernels)}};
   std::string text;
   raw_string_ostream os(text);
   os << formatv("{0:2}", json::Value(std::move(report))) << "\n";
@@ -584,6 +608,9 @@ int main(int argc, char **argv) {
     }
     if (fuseGlu) {
       pm.addPass(fd::transforms::createFuseGluPass());
+    }
+    if (fuseHorizontal) {
+      pm.addPass(fd::transforms::createFuseHorizontalPass());
     }
     pm.addPass(fd::transforms::createPlanMemoryPass());
     std::string err = runPasses(pm, **module);
