@@ -1,5 +1,6 @@
 //===- FuseGlu.cpp - gate/up GEMVs and silu_mul into one launch -----------===//
 
+#include "compiler/transforms/LaunchQueries.h"
 #include "compiler/transforms/Passes.h"
 
 #include "dialects/FDKernel/IR/FDKernelOps.h"
@@ -17,17 +18,10 @@ namespace fdk = fd::fdkernel;
 
 namespace {
 
-StringRef ref(Attribute a) { return cast<FlatSymbolRefAttr>(a).getValue(); }
-bool names(ArrayAttr refs, StringRef buffer) {
-  return llvm::any_of(refs, [&](Attribute r) { return ref(r) == buffer; });
-}
-bool touches(fdk::LaunchOp l, StringRef buffer) {
-  return names(l.getIns(), buffer) || names(l.getOuts(), buffer);
-}
-bool boolParam(fdk::LaunchOp l, StringRef name) {
-  auto v = l.getParams().getAs<BoolAttr>(name);
-  return v && v.getValue();
-}
+using fd::transforms::boolParam;
+using fd::transforms::names;
+using fd::transforms::touches;
+StringRef ref(Attribute a) { return fd::transforms::bufferName(a); }
 Attribute param(fdk::LaunchOp l, StringRef name) {
   return l.getParams().get(name);
 }

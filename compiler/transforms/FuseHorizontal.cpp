@@ -1,5 +1,6 @@
 //===- FuseHorizontal.cpp - GEMVs over the same activations in one launch -===//
 
+#include "compiler/transforms/LaunchQueries.h"
 #include "compiler/transforms/Passes.h"
 
 #include "dialects/FDKernel/IR/FDKernelOps.h"
@@ -20,26 +21,16 @@ namespace {
 constexpr size_t kMaxSegments = 4; // gemv_segments2..4
 constexpr int64_t kKindW4 = 1, kKindBf16 = 2;
 
-StringRef ref(Attribute a) { return cast<FlatSymbolRefAttr>(a).getValue(); }
-bool names(ArrayAttr refs, StringRef buffer) {
-  return llvm::any_of(refs, [&](Attribute r) { return ref(r) == buffer; });
-}
-bool touches(fdk::LaunchOp l, StringRef buffer) {
-  return names(l.getIns(), buffer) || names(l.getOuts(), buffer);
-}
-bool boolParam(fdk::LaunchOp l, StringRef name) {
-  auto v = l.getParams().getAs<BoolAttr>(name);
-  return v && v.getValue();
-}
-int64_t intAttr(DictionaryAttr d, StringRef name) {
-  auto v = d.getAs<IntegerAttr>(name);
-  return v ? v.getInt() : -1;
-}
+using fd::transforms::boolParam;
+using fd::transforms::intParam;
+using fd::transforms::names;
+using fd::transforms::touches;
+StringRef ref(Attribute a) { return fd::transforms::bufferName(a); }
 
 /// The segment kind of a GEMV that can join a horizontal launch (one token,
 /// bf16 x, plain float output), or 0.
 int64_t segmentKind(fdk::LaunchOp l) {
-  if (!l || l.getOuts().size() != 1 || intAttr(l.getParams(), "M") != 1 ||
+  if (!l || l.getOuts().size() != 1 || intParam(l, "M") != 1 ||
       boolParam(l, "ACCUM") || boolParam(l, "OUT_BF16")) {
     return 0;
   }
@@ -122,9 +113,9 @@ struct FuseHorizontalPass
     OpBuilder b(first);
     MLIRContext *ctx = b.getContext();
     auto null = FlatSymbolRefAttr::get(ctx, "__null");
-    const int64_t rows = intAttr(first.getParams(), "ROWS"),
-                  lanes = intAttr(first.getParams(), "LANES"),
-                  waves = intAttr(first.getParams(), "WAVES");
+    const int64_t rows = intParam(first, "ROWS"),
+                  lanes = intParam(first, "LANES"),
+                  waves = intParam(first, "WAVES");
     const int64_t rowsPerBlock = rows * (32 / lanes) * waves;
     NamedAttrList params;
     params.set("ROWS", first.getParams().get("ROWS"));

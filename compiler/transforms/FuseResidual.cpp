@@ -1,5 +1,6 @@
 //===- FuseResidual.cpp - residual add into the producer's epilogue -------===//
 
+#include "compiler/transforms/LaunchQueries.h"
 #include "compiler/transforms/Passes.h"
 
 #include "dialects/FDKernel/IR/FDKernelOps.h"
@@ -17,18 +18,9 @@ namespace fdk = fd::fdkernel;
 
 namespace {
 
-bool names(ArrayAttr refs, StringRef buffer) {
-  return llvm::any_of(
-      refs.getAsRange<FlatSymbolRefAttr>(),
-      [&](FlatSymbolRefAttr r) { return r.getValue() == buffer; });
-}
-bool touches(fdk::LaunchOp l, StringRef buffer) {
-  return names(l.getIns(), buffer) || names(l.getOuts(), buffer);
-}
-bool boolParam(fdk::LaunchOp l, StringRef name) {
-  auto v = l.getParams().getAs<BoolAttr>(name);
-  return v && v.getValue();
-}
+using fd::transforms::boolParam;
+using fd::transforms::names;
+using fd::transforms::touches;
 
 /// Whether `p` can take h += y as its epilogue.
 bool fusableProducer(fdk::LaunchOp p, StringRef y, StringRef h) {
