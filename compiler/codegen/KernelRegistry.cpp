@@ -13,6 +13,32 @@ namespace {
 using P = TemplateParam;
 using A = KernelArg;
 
+/// gemv_w4a16_glu and gemv_w4a16_experts_glu: the gate's and the up
+/// matrix's w4a16 buffers, then (experts) the ids, x, y, n and k.
+TemplateInfo w4GluTemplate(const std::string &name, bool experts) {
+  TemplateInfo t{name,
+                 "glu.h",
+                 {{P::Int, "ROWS"},
+                  {P::Int, "LANES"},
+                  {P::Int, "WAVES"},
+                  {P::Int, "GROUP"},
+                  {P::Bool, "ZEROS"}},
+                 {}};
+  for (const char *m : {"gate", "up"}) {
+    t.args.push_back({A::In, std::string(m) + "Q", "const int32_t *"});
+    t.args.push_back({A::In, std::string(m) + "Scales", "const uint16_t *"});
+    t.args.push_back({A::In, std::string(m) + "Zeros", "const uint8_t *"});
+  }
+  if (experts) {
+    t.args.push_back({A::In, "expertIds", "const int32_t *"});
+  }
+  t.args.push_back({A::In, "x", "const uint16_t *"});
+  t.args.push_back({A::Out, "y", "uint16_t *"});
+  t.args.push_back({A::Scalar, "n", "int"});
+  t.args.push_back({A::Scalar, "k", "int"});
+  return t;
+}
+
 /// gemv_segments<count>: KINDi per segment; arguments x, k, then per
 /// segment its weights, scales, zeros, output and rows.
 TemplateInfo segmentsTemplate(int count) {
@@ -86,33 +112,6 @@ std::vector<TemplateInfo> build() {
        {{In, "w", "const uint16_t *"},
         {In, "x", "const X_F32 *"},
         {Out, "y", "void *"},
-        {S, "n", "int"},
-        {S, "k", "int"}}},
-      {"gemv_w4a16_glu",
-       "glu.h",
-       {{I, "ROWS"}, {I, "LANES"}, {I, "WAVES"}, {I, "GROUP"}, {B, "ZEROS"}},
-       {{In, "gateQ", "const int32_t *"},
-        {In, "gateScales", "const uint16_t *"},
-        {In, "gateZeros", "const uint8_t *"},
-        {In, "upQ", "const int32_t *"},
-        {In, "upScales", "const uint16_t *"},
-        {In, "upZeros", "const uint8_t *"},
-        {In, "x", "const uint16_t *"},
-        {Out, "y", "uint16_t *"},
-        {S, "n", "int"},
-        {S, "k", "int"}}},
-      {"gemv_w4a16_experts_glu",
-       "glu.h",
-       {{I, "ROWS"}, {I, "LANES"}, {I, "WAVES"}, {I, "GROUP"}, {B, "ZEROS"}},
-       {{In, "gateQ", "const int32_t *"},
-        {In, "gateScales", "const uint16_t *"},
-        {In, "gateZeros", "const uint8_t *"},
-        {In, "upQ", "const int32_t *"},
-        {In, "upScales", "const uint16_t *"},
-        {In, "upZeros", "const uint8_t *"},
-        {In, "expertIds", "const int32_t *"},
-        {In, "x", "const uint16_t *"},
-        {Out, "y", "uint16_t *"},
         {S, "n", "int"},
         {S, "k", "int"}}},
       {"gemv_bf16_glu",
@@ -248,6 +247,8 @@ std::vector<TemplateInfo> build() {
         {In, "step", "const int32_t *"},
         {Out, "out", "int32_t *"}}},
   };
+  all.push_back(w4GluTemplate("gemv_w4a16_glu", false));
+  all.push_back(w4GluTemplate("gemv_w4a16_experts_glu", true));
   for (int count = 2; count <= 4; ++count) {
     all.push_back(segmentsTemplate(count));
   }
