@@ -14,7 +14,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["fd-opt", "compile-model", "fd-synth", "fd-ref", "fd-run"], [config.fd_tools_dir])
+    ["fd-opt", "compile-model", "fd-synth", "fd-ref", "fd-run", "fd-tune"], [config.fd_tools_dir])
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%examples", os.path.join(config.fd_src_root, "examples")))
 
@@ -30,3 +30,7 @@ if config.nvcc:
 # Compiled kernel resources (the cost model's candidates) are shared by the
 # tests of one build: each instance is compiled once per build tree.
 config.environment["FD_KERNEL_CACHE"] = os.path.join(config.fd_obj_root, "kernel-cache")
+
+# Tuning databases: none unless a test names one, whatever this machine's
+# ~/.cache holds.
+config.environment["FD_TUNING_DB"] = os.path.join(config.fd_obj_root, "no-tuning-db")

@@ -25,31 +25,6 @@ llvm::Error error(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-/// Every template header's path and contents, hashed in path order: an
-/// edited template invalidates what was compiled from it.
-std::string hashTemplates(const std::vector<std::string> &dirs) {
-  std::vector<std::string> files;
-  for (const std::string &dir : dirs) {
-    std::error_code ec;
-    for (llvm::sys::fs::recursive_directory_iterator it(dir, ec), end;
-         it != end && !ec; it.increment(ec)) {
-      if (llvm::StringRef(it->path()).ends_with(".h")) {
-        files.push_back(it->path());
-      }
-    }
-  }
-  std::sort(files.begin(), files.end());
-  std::string all;
-  for (const std::string &f : files) {
-    all += f + '\0';
-    if (auto buf = llvm::MemoryBuffer::getFile(f)) {
-      all += (*buf)->getBuffer().str();
-    }
-    all += '\0';
-  }
-  return llvm::formatv("{0:x16}", llvm::xxh3_64bits(all)).str();
-}
-
 std::string cacheFile(const std::string &dir, GpuTarget target) {
   llvm::SmallString<256> p(dir);
   llvm::sys::path::append(p, std::string("resources-") + targetName(target) +
@@ -92,6 +67,34 @@ bool fromJson(const json::Object &o, KernelResources &k) {
          num("spill_loads", k.spillLoads);
 }
 } // namespace
+
+std::string hashTemplates(const std::vector<std::string> &dirs) {
+  std::vector<std::pair<std::string, std::string>> files; // relative, full
+  for (const std::string &dir : dirs) {
+    std::error_code ec;
+    for (llvm::sys::fs::recursive_directory_iterator it(dir, ec), end;
+         it != end && !ec; it.increment(ec)) {
+      llvm::StringRef path(it->path());
+      if (path.ends_with(".h")) {
+        // Relative to the template directory: the same sources hash the
+        // same wherever the checkout lives.
+        llvm::StringRef rel = path;
+        rel.consume_front(dir);
+        files.emplace_back(rel.ltrim('/').str(), path.str());
+      }
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::string all;
+  for (const auto &[rel, full] : files) {
+    all += rel + '\0';
+    if (auto buf = llvm::MemoryBuffer::getFile(full)) {
+      all += (*buf)->getBuffer().str();
+    }
+    all += '\0';
+  }
+  return llvm::formatv("{0:x16}", llvm::xxh3_64bits(all)).str();
+}
 
 ResourceCache::ResourceCache(std::string cacheDir, DeviceCompileOptions options)
     : dir_(std::move(cacheDir)), options_(std::move(options)),

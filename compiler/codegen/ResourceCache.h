@@ -22,6 +22,11 @@
 
 namespace fd::codegen {
 
+/// Every template header under `dirs` (relative path and contents), hashed
+/// in path order: an edited template invalidates what was compiled or
+/// measured from it.
+std::string hashTemplates(const std::vector<std::string> &dirs);
+
 class ResourceCache {
 public:
   /// `cacheDir` empty: nothing is kept between runs.

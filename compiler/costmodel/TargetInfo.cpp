@@ -22,11 +22,16 @@ const TargetInfo kTargets[] = {
     // Memory latency 0.8 us: an assumption, not a measurement — RDNA3 GPU
     // DRAM latency is in the 0.5-0.7 us range in published pointer-chase
     // tests and the APU's LPDDR5X behind its fabric is slower.
-    {"gfx1151", true, 20, 4, 32, 1536, 24, 16, 0, 128 * 1024, 256e9, 0.0, 0.8},
+    // Last-level cache: 32 MB Infinity Cache (MALL) behind 2 MB L2 (AMD
+    // product page of the Radeon 8060S).
+    {"gfx1151", true, 20, 4, 32, 1536, 24, 16, 0, 128 * 1024, 256e9, 0.0, 0.8,
+     34 << 20},
     // Radeon RX 7900 XTX (RDNA3): 96 CUs = 48 WGPs, same register file and
     // LDS per WGP as above (LLVM AMDGPUUsage); 960 GB/s GDDR6 (AMD spec).
     // Memory latency: the same assumption as gfx1151's, less the APU fabric.
-    {"gfx1100", true, 48, 4, 32, 1536, 24, 16, 0, 128 * 1024, 960e9, 0.0, 0.6},
+    // 96 MB Infinity Cache behind 6 MB L2 (AMD product page).
+    {"gfx1100", true, 48, 4, 32, 1536, 24, 16, 0, 128 * 1024, 960e9, 0.0, 0.6,
+     102 << 20},
     // H100 SXM5: 132 SMs, 65,536 registers per SM allocated 256 per warp,
     // 64 warps and 32 blocks per SM, 228 KiB shared memory per SM (CUDA
     // C++ Programming Guide, compute capability 9.0 table). 3.1 TB/s: the
@@ -34,9 +39,10 @@ const TargetInfo kTargets[] = {
     // µs per launch replayed in a graph (docs/performance.md, 95 launches
     // in 0.180 ms). Memory latency 0.35 us: a dependent load on the
     // project's H100, measured by bench/probe_memory.cu (pointer chase over
-    // 1 GiB, 349.9 ns per hop, unloaded; docs/performance.md).
+    // 1 GiB, 349.9 ns per hop, unloaded; docs/performance.md). 50 MB L2
+    // (NVIDIA H100 Tensor Core GPU Architecture whitepaper).
     {"sm_90", false, 132, 1, 32, 65536, 256, 64, 32, 228 * 1024, 3.1e12, 1.9,
-     0.35},
+     0.35, 50 << 20},
 };
 
 } // namespace

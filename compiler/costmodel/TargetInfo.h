@@ -45,6 +45,9 @@ struct TargetInfo {
   /// Loaded DRAM latency, microseconds: how long a wave waits for a batch
   /// of loads (the cost model's latency term).
   double memoryLatencyMicros = 0;
+  /// Bytes the last cache level in front of DRAM holds: the tuner rotates
+  /// its inputs over several times this so timings are not served from it.
+  int64_t lastLevelCacheBytes = 0;
 };
 
 /// The description of `name`, or null.

@@ -160,8 +160,12 @@ def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
     bytes moved, occupancy-limited loads in flight, the tail over compute
     units and the launch cost (`compiler/costmodel/CostModel.h`), and keeps
     the fastest; near ties go to higher occupancy, then fewer registers.
-    Candidates that spill are never chosen. Grid and block follow the
-    choice; every launch gets the target, and each GEMV an `fdkernel.cost`
+    Candidates that spill are never chosen. With `tuning-db`, a shape whose
+    candidates were all measured on the GPU (`compile-model --autotune`,
+    `fd-tune`) takes the fastest measured one instead, and the attribute
+    carries `measured_us` next to `predicted_us`; a database measured with
+    other templates or another device compiler is ignored with a warning.
+    Grid and block follow the choice; every launch gets the target, and each GEMV an `fdkernel.cost`
     attribute with what decided. Launches of equal template and shape share
     one decision.
 
@@ -187,6 +191,9 @@ def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
     Option<"templates", "templates", "std::string", /*default=*/"\"\"",
            "Kernel template directory (default: the source tree's "
            "codegen-templates)">,
+    Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",
+           "Directory of tuning databases (<target>.json, written by fd-tune): "
+           "where every candidate of a shape was measured, the fastest wins">,
   ];
   let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
 }

@@ -3,6 +3,7 @@
 #include "compiler/transforms/SelectKernels.h"
 
 #include "compiler/codegen/ResourceCache.h"
+#include "compiler/codegen/TuningDb.h"
 #include "compiler/costmodel/TargetInfo.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
@@ -145,6 +146,50 @@ DictionaryAttr withConfig(Builder &b, DictionaryAttr params,
   return list.getDictionary(b.getContext());
 }
 
+/// With measurements for this shape: the fastest measured candidate that
+/// does not spill, when every such candidate was measured; otherwise the
+/// model's pick stands and the reason says why.
+void chooseByMeasurement(KernelChoice &choice, size_t modelPick) {
+  size_t best = choice.candidates.size();
+  int unmeasured = 0;
+  for (size_t i = 0; i < choice.candidates.size(); ++i) {
+    if (choice.candidates[i].spills) {
+      continue;
+    }
+    if (choice.measured[i] <= 0) {
+      ++unmeasured;
+      continue;
+    }
+    if (best == choice.candidates.size() ||
+        choice.measured[i] < choice.measured[best]) {
+      best = i;
+    }
+  }
+  if (unmeasured || best == choice.candidates.size()) {
+    choice.reason += llvm::formatv(" (tuning database lacks {0} of this "
+                                   "shape's candidates; the model decides)",
+                                   unmeasured)
+                         .str();
+    return;
+  }
+  choice.byMeasurement = true;
+  choice.chosen = best;
+  const double modelPickUs = choice.measured[modelPick];
+  choice.reason =
+      best == modelPick
+          ? llvm::formatv("measured fastest, {0:f2} us (the model's pick too; "
+                          "predicted {1:f2} us)",
+                          choice.measured[best],
+                          choice.candidates[best].prediction.micros)
+                .str()
+          : llvm::formatv("measured fastest, {0:f2} us (predicted {1:f2} us); "
+                          "the model's pick measured {2:f2} us",
+                          choice.measured[best],
+                          choice.candidates[best].prediction.micros,
+                          modelPickUs)
+                .str();
+}
+
 struct SelectKernelsPass : impl::SelectKernelsPassBase<SelectKernelsPass> {
   using SelectKernelsPassBase::SelectKernelsPassBase;
   SelectKernelsPass(const SelectKernelsPassOptions &options,
@@ -167,53 +212,17 @@ void SelectKernelsPass::runOnOperation() {
     return signalPassFailure();
   }
   OpBuilder b(module.getContext());
-  std::vector<fdk::LaunchOp> launches;
   module.walk([&](fdk::LaunchOp l) {
     l.setTargetAttr(fdk::TargetAttr::get(module.getContext(), *t));
-    if (isTunedGemv(l.getTemplateName())) {
-      launches.push_back(l);
-    }
   });
-  if (launches.empty()) {
+  std::vector<GemvGroup> groups = collectGemvGroups(module);
+  if (groups.empty()) {
     return;
   }
 
   // One scratch step holding every candidate of every distinct shape: one
   // device compile (or cache lookup) answers them all.
-  struct Group {
-    std::vector<fdk::LaunchOp> launches;
-    cm::GemvShape shape;
-    std::vector<cm::GemvConfig> configs;
-    size_t first = 0; // index of its first candidate in the scratch step
-  };
-  std::map<std::string, Group> groups;
-  std::vector<std::string> order;
-  for (fdk::LaunchOp l : launches) {
-    std::string key = shapeKey(l);
-    auto [it, inserted] = groups.try_emplace(key);
-    if (inserted) {
-      order.push_back(key);
-      it->second.shape = shapeOf(l);
-      it->second.configs = cm::gemvCandidates(it->second.shape);
-    }
-    it->second.launches.push_back(l);
-  }
-  OwningOpRef<ModuleOp> scratch = ModuleOp::create(module.getLoc());
-  b.setInsertionPointToEnd(scratch->getBody());
-  auto step = fdk::StepOp::create(b, module.getLoc(), b.getStringAttr("tune"));
-  Block *body = new Block();
-  step.getBody().push_back(body);
-  b.setInsertionPointToEnd(body);
-  size_t count = 0;
-  for (const std::string &key : order) {
-    Group &g = groups[key];
-    g.first = count;
-    for (const cm::GemvConfig &c : g.configs) {
-      auto clone = cast<fdk::LaunchOp>(b.clone(*g.launches.front()));
-      clone.setParamsAttr(withConfig(b, clone.getParams(), c));
-      ++count;
-    }
-  }
+  OwningOpRef<ModuleOp> scratch = buildCandidateModule(module.getLoc(), groups);
   codegen::DeviceCompileOptions options;
   options.includeDirs = {templates.empty() ? std::string(FD_TEMPLATES_DIR)
                                            : std::string(templates)};
@@ -229,17 +238,56 @@ void SelectKernelsPass::runOnOperation() {
     return signalPassFailure();
   }
 
-  for (const std::string &key : order) {
-    Group &g = groups[key];
+  // Measured times, when a tuning database for this target exists and was
+  // measured with these templates and this device compiler.
+  std::optional<codegen::TuningDb> db;
+  if (!tuningDb.empty()) {
+    llvm::Expected<std::optional<codegen::TuningDb>> loaded =
+        codegen::loadTuningDb(tuningDb, target);
+    if (!loaded) {
+      module.emitError() << "fd-select-kernels: "
+                         << llvm::toString(loaded.takeError());
+      return signalPassFailure();
+    }
+    if (*loaded) {
+      llvm::Expected<std::string> version =
+          codegen::compilerVersion(*gpu, options);
+      if (!version) {
+        module.emitError() << "fd-select-kernels: "
+                           << llvm::toString(version.takeError());
+        return signalPassFailure();
+      }
+      const std::string hash = codegen::hashTemplates(options.includeDirs);
+      if ((*loaded)->templatesHash != hash || (*loaded)->compiler != *version) {
+        module.emitWarning()
+            << (*loaded)->path << " was measured with other "
+            << ((*loaded)->templatesHash != hash ? "kernel templates"
+                                                 : "device compiler")
+            << "; its times are not used (run compile-model --autotune "
+               "again)";
+      } else {
+        db = std::move(**loaded);
+      }
+    }
+  }
+
+  size_t first = 0;
+  for (GemvGroup &g : groups) {
     KernelChoice choice;
     choice.target = target;
+    choice.key = g.key;
     choice.templateName = g.launches.front().getTemplateName().str();
     choice.shape = g.shape;
     choice.launches = static_cast<int>(g.launches.size());
     llvm::raw_string_ostream locOs(choice.firstOp);
     g.launches.front().getLoc().print(locOs);
+    const codegen::TuningEntry *entry = nullptr;
+    if (db) {
+      auto it = db->entries.find(g.key);
+      entry = it == db->entries.end() ? nullptr : &it->second;
+    }
     for (size_t i = 0; i < g.configs.size(); ++i) {
-      const codegen::KernelResources &r = (*resources)[g.first + i];
+      const codegen::KernelResources &r = (*resources)[first + i];
       cm::Candidate c;
       c.config = g.configs[i];
       c.registers = info->amd ? r.vgprs : r.registers;
@@ -250,21 +298,35 @@ void SelectKernelsPass::runOnOperation() {
           cm::predictGemv(*info, g.shape, c.config, c.registers, c.localBytes);
       choice.candidates.push_back(c);
       choice.compilerWaves.push_back(info->amd ? r.occupancyWavesPerSimd : -1);
+      const codegen::TunedConfig *m =
+          entry ? entry->find(c.config.rows, c.config.lanes, c.config.waves)
+                : nullptr;
+      choice.measured.push_back(m ? m->micros : 0.0);
     }
+    first += g.configs.size();
     cm::Choice pick = cm::choose(choice.candidates);
     choice.chosen = pick.index;
+    choice.modelChoice = pick.index;
     choice.reason = pick.reason;
-    const cm::Candidate &best = choice.candidates[pick.index];
+    if (entry) {
+      choice.tuningDbFile = db->path;
+      chooseByMeasurement(choice, pick.index);
+    }
+    const cm::Candidate &best = choice.candidates[choice.chosen];
     const int64_t gridX = cm::gemvGridX(g.shape, best.config);
     NamedAttrList cost;
     cost.set("predicted_us", b.getF64FloatAttr(best.prediction.micros));
+    if (choice.measured[choice.chosen] > 0) {
+      cost.set("measured_us",
+               b.getF64FloatAttr(choice.measured[choice.chosen]));
+    }
     cost.set("occupancy",
              b.getF64FloatAttr(best.prediction.occupancy.fraction));
     cost.set("registers", b.getI64IntegerAttr(best.registers));
     cost.set("candidates",
              b.getI64IntegerAttr(static_cast<int64_t>(g.configs.size())));
     cost.set("bound", b.getStringAttr(best.prediction.boundBy));
-    cost.set("reason", b.getStringAttr(pick.reason));
+    cost.set("reason", b.getStringAttr(choice.reason));
     DictionaryAttr costAttr = cost.getDictionary(b.getContext());
     for (fdk::LaunchOp l : g.launches) {
       l.setParamsAttr(withConfig(b, l.getParams(), best.config));
@@ -281,6 +343,49 @@ void SelectKernelsPass::runOnOperation() {
 }
 
 } // namespace
+
+std::vector<GemvGroup> collectGemvGroups(ModuleOp module) {
+  std::vector<GemvGroup> groups;
+  std::map<std::string, size_t> index;
+  module.walk([&](fdk::LaunchOp l) {
+    if (!isTunedGemv(l.getTemplateName())) {
+      return;
+    }
+    std::string key = shapeKey(l);
+    auto [it, inserted] = index.try_emplace(key, groups.size());
+    if (inserted) {
+      GemvGroup g;
+      g.key = key;
+      g.shape = shapeOf(l);
+      g.configs = cm::gemvCandidates(g.shape);
+      groups.push_back(std::move(g));
+    }
+    groups[it->second].launches.push_back(l);
+  });
+  return groups;
+}
+
+OwningOpRef<ModuleOp>
+buildCandidateModule(Location loc, const std::vector<GemvGroup> &groups) {
+  OwningOpRef<ModuleOp> scratch = ModuleOp::create(loc);
+  OpBuilder b(loc.getContext());
+  b.setInsertionPointToEnd(scratch->getBody());
+  auto step = fdk::StepOp::create(b, loc, b.getStringAttr("tune"));
+  Block *body = new Block();
+  step.getBody().push_back(body);
+  b.setInsertionPointToEnd(body);
+  for (const GemvGroup &g : groups) {
+    fdk::LaunchOp l = g.launches.front();
+    for (const cm::GemvConfig &c : g.configs) {
+      auto clone = cast<fdk::LaunchOp>(b.clone(*l));
+      clone.setParamsAttr(withConfig(b, clone.getParams(), c));
+      clone.setGridAttr(b.getDenseI64ArrayAttr(
+          {cm::gemvGridX(g.shape, c), l.getGrid()[1], l.getGrid()[2]}));
+      clone.setBlockAttr(b.getDenseI64ArrayAttr({c.blockThreads(), 1, 1}));
+    }
+  }
+  return scratch;
+}
 
 std::unique_ptr<Pass>
 createSelectKernelsPass(const SelectKernelsPassOptions &options,

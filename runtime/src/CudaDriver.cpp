@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace fd::runtime {
@@ -180,6 +181,15 @@ public:
     address = p;
     return nullptr;
   }
+  fd_error_t release(uint64_t address) override {
+    auto it = std::find(owned_.begin(), owned_.end(), address);
+    if (it == owned_.end()) {
+      return makeError("release of an address this driver did not allocate");
+    }
+    owned_.erase(it);
+    FD_CHECK(cuMemFree(address));
+    return nullptr;
+  }
   fd_error_t copyToDevice(uint64_t dst, const void *src,
                           size_t bytes) override {
     FD_CHECK(cuMemcpyHtoD(dst, src, bytes));
@@ -211,6 +221,14 @@ public:
                  __LINE__);
   }
   fd_error_t endCapture() override {
+    if (exec_) {
+      FD_CHECK(cuGraphExecDestroy(exec_));
+      exec_ = nullptr;
+    }
+    if (graph_) {
+      FD_CHECK(cuGraphDestroy(graph_));
+      graph_ = nullptr;
+    }
     FD_CHECK(cuStreamEndCapture(stream_, &graph_));
     FD_CHECK(cuGraphInstantiateWithFlags(&exec_, graph_, 0));
     return nullptr;

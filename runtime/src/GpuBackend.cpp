@@ -11,6 +11,7 @@
 
 #include "Backend.h"
 #include "GpuDriver.h"
+#include "RandomFill.h"
 #include "Status.h"
 
 #include "fusedecode/weights.h"
@@ -22,59 +23,6 @@
 namespace fd::runtime {
 
 namespace {
-
-/// Weights of the right range for timing without a checkpoint: 4-bit codes
-/// uniform, scales ~ 1/(4.6 sqrt(2048)) so (q - 8) s has the 1/sqrt(K) of a
-/// trained layer, bf16 values ~ U(-0.04, 0.04), float parameters in [0.5, 1.5].
-fd_error_t fillRandom(GpuDriver &gpu, const PlanBuffer &b, uint64_t address,
-                      size_t index, uint64_t seed) {
-  uint64_t s = seed ^ (0x9E3779B97F4A7C15ull * (index + 1));
-  auto next = [&s] {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
-  auto unit = [&next] {
-    return static_cast<float>(next() >> 40) / 16777216.0f;
-  };
-  constexpr size_t kChunk = size_t(64) << 20;
-  std::vector<uint8_t> host;
-  for (size_t done = 0; done < b.size; done += kChunk) {
-    size_t n = std::min(kChunk, static_cast<size_t>(b.size - done));
-    host.resize(n);
-    if (b.layout == "w4.qweight") {
-      for (size_t i = 0; i + 8 <= n; i += 8) {
-        uint64_t v = next();
-        std::memcpy(&host[i], &v, 8);
-      }
-    } else if (b.layout == "w4.zeros") {
-      std::memset(host.data(), 8, n);
-    } else if (b.layout == "w4.scales") {
-      for (size_t i = 0; i + 2 <= n; i += 2) {
-        _Float16 h = static_cast<_Float16>((0.8f + 0.4f * unit()) * 0.0048f);
-        std::memcpy(&host[i], &h, 2);
-      }
-    } else if (b.layout == "f32") {
-      for (size_t i = 0; i + 4 <= n; i += 4) {
-        float f = 0.5f + unit();
-        std::memcpy(&host[i], &f, 4);
-      }
-    } else { // bf16
-      for (size_t i = 0; i + 2 <= n; i += 2) {
-        float f = 0.08f * (unit() - 0.5f);
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        uint16_t h = static_cast<uint16_t>(bits >> 16);
-        std::memcpy(&host[i], &h, 2);
-      }
-    }
-    if (fd_error_t err = gpu.copyToDevice(address + done, host.data(), n)) {
-      return err;
-    }
-  }
-  return nullptr;
-}
 
 class GpuBackend final : public Backend {
 public:
@@ -202,8 +150,9 @@ fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
     for (size_t i = 0; i < plan_.buffers.size(); ++i) {
       const PlanBuffer &b = plan_.buffers[i];
       if (b.kind == "weight") {
-        if (fd_error_t e =
-                fillRandom(*gpu_, b, address_[i], i, in.options.seed)) {
+        if (fd_error_t e = fillRandom(*gpu_, b.layout, address_[i], b.size,
+                                      in.options.seed ^
+                                          (0x9E3779B97F4A7C15ull * (i + 1)))) {
           return e;
         }
         progress.advance(b.size);

@@ -49,11 +49,14 @@ public:
   virtual fd_error_t function(const std::string &symbol, void *&fn) = 0;
 
   virtual fd_error_t alloc(uint64_t &address, size_t bytes) = 0;
+  /// Frees what alloc returned (the rest is freed with the driver).
+  virtual fd_error_t release(uint64_t address) = 0;
   virtual fd_error_t copyToDevice(uint64_t dst, const void *src,
                                   size_t bytes) = 0;
   virtual fd_error_t zero(uint64_t dst, size_t bytes) = 0;
 
-  /// Stream capture of the launches between begin and end into one graph.
+  /// Stream capture of the launches between begin and end into one graph;
+  /// a new capture replaces the previous graph.
   virtual fd_error_t beginCapture() = 0;
   virtual fd_error_t launch(void *fn, const unsigned grid[3],
                             const unsigned block[3], void **params,

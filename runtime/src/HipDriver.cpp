@@ -17,6 +17,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace fd::runtime {
@@ -168,6 +169,15 @@ public:
     address = reinterpret_cast<uint64_t>(p);
     return nullptr;
   }
+  fd_error_t release(uint64_t address) override {
+    auto it = std::find(owned_.begin(), owned_.end(), toPtr(address));
+    if (it == owned_.end()) {
+      return makeError("release of an address this driver did not allocate");
+    }
+    owned_.erase(it);
+    FD_CHECK(hipFree(toPtr(address)));
+    return nullptr;
+  }
   fd_error_t copyToDevice(uint64_t dst, const void *src,
                           size_t bytes) override {
     FD_CHECK(hipMemcpyHtoD(toPtr(dst), const_cast<void *>(src), bytes));
@@ -198,6 +208,14 @@ public:
                  __LINE__);
   }
   fd_error_t endCapture() override {
+    if (exec_) {
+      FD_CHECK(hipGraphExecDestroy(exec_));
+      exec_ = nullptr;
+    }
+    if (graph_) {
+      FD_CHECK(hipGraphDestroy(graph_));
+      graph_ = nullptr;
+    }
     FD_CHECK(hipStreamEndCapture(stream_, &graph_));
     FD_CHECK(hipGraphInstantiateWithFlags(&exec_, graph_, 0));
     return nullptr;

@@ -24,6 +24,7 @@
 #include "compiler/reference/RefProgramJson.h"
 #include "compiler/transforms/Passes.h"
 #include "compiler/transforms/SelectKernels.h"
+#include "compiler/transforms/TuningJob.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -39,6 +40,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include <map>
@@ -125,6 +128,32 @@ cl::opt<std::string> kernelCache(
     cl::desc("Directory caching compiled kernel resources (default: "
              "$FD_KERNEL_CACHE, else ~/.cache/fusedecode/kernels)"),
     cl::cat(category));
+cl::opt<std::string> tuningDb(
+    "tuning-db",
+    cl::desc("Directory of tuning databases (<target>.json): shapes whose "
+             "candidates were all measured take the fastest (default: "
+             "$FD_TUNING_DB, else ~/.cache/fusedecode/tuning)"),
+    cl::cat(category));
+cl::opt<bool> noTuningDb("no-tuning-db",
+                         cl::desc("Ignore tuning databases: the cost model "
+                                  "decides every shape"),
+                         cl::init(false), cl::cat(category));
+cl::opt<bool> autotune(
+    "autotune",
+    cl::desc("Time every candidate of every GEMV shape on this machine's GPU "
+             "(fd-tune), store the times in the tuning database, then "
+             "compile with them"),
+    cl::init(false), cl::cat(category));
+cl::opt<std::string> emitTuningJob(
+    "emit-tuning-job",
+    cl::desc("Write DIR/<target>/job.json and the candidates' code object "
+             "for fd-tune on another machine, then stop"),
+    cl::value_desc("DIR"), cl::cat(category));
+cl::opt<std::string>
+    tuner("tuner",
+          cl::desc("The fd-tune program --autotune runs (default: next to "
+                   "compile-model)"),
+          cl::cat(category));
 cl::opt<std::string> outputFile(
     "o",
     cl::desc("Output directory (compile) or file with --emit ('-' for stdout)"),
@@ -172,6 +201,10 @@ std::string runPasses(mlir::PassManager &pm, mlir::ModuleOp module) {
   std::string firstError;
   mlir::ScopedDiagnosticHandler handler(
       module.getContext(), [&](mlir::Diagnostic &d) {
+        if (d.getSeverity() == mlir::DiagnosticSeverity::Warning) {
+          errs() << "compile-model: warning: " << d.str() << "\n";
+          return mlir::success();
+        }
         if (firstError.empty()) {
           llvm::raw_string_ostream os(firstError);
           os << d.getLocation() << ": " << d.str();
@@ -185,6 +218,117 @@ std::string runPasses(mlir::PassManager &pm, mlir::ModuleOp module) {
   return "";
 }
 
+/// Where tuning databases are read and --autotune writes: --tuning-db,
+/// else $FD_TUNING_DB, else $XDG_CACHE_HOME or ~/.cache + fusedecode/tuning;
+/// empty with --no-tuning-db.
+std::string tuningDbDir() {
+  if (noTuningDb) {
+    return "";
+  }
+  if (!tuningDb.empty()) {
+    return tuningDb;
+  }
+  if (std::optional<std::string> d = sys::Process::GetEnv("FD_TUNING_DB")) {
+    return *d;
+  }
+  SmallString<256> p;
+  if (std::optional<std::string> x = sys::Process::GetEnv("XDG_CACHE_HOME")) {
+    p = *x;
+  } else if (sys::path::home_directory(p)) {
+    sys::path::append(p, ".cache");
+  } else {
+    return "";
+  }
+  sys::path::append(p, "fusedecode", "tuning");
+  return std::string(p);
+}
+
+/// The output targets (--target, default sm_90), checked.
+std::optional<std::vector<fd::codegen::GpuTarget>> outputTargets() {
+  std::vector<fd::codegen::GpuTarget> out;
+  for (const std::string &t :
+       targets.empty()
+           ? std::vector<std::string>{"sm_90"}
+           : std::vector<std::string>(targets.begin(), targets.end())) {
+    std::optional<fd::codegen::GpuTarget> g = fd::codegen::parseTarget(t);
+    if (!g) {
+      fail("unknown target '" + t + "' (known: gfx1151, gfx1100, sm_90)");
+      return std::nullopt;
+    }
+    out.push_back(*g);
+  }
+  return out;
+}
+
+/// --emit-tuning-job DIR / --autotune: per target, the job fd-tune runs.
+int writeTuningJobs(mlir::ModuleOp module, const std::string &dir,
+                    std::vector<std::string> *jobFiles) {
+  std::optional<std::vector<fd::codegen::GpuTarget>> gpuTargets =
+      outputTargets();
+  if (!gpuTargets) {
+    return 1;
+  }
+  fd::codegen::DeviceCompileOptions options;
+  options.includeDirs = {templatesDir};
+  for (fd::codegen::GpuTarget t : *gpuTargets) {
+    SmallString<256> sub(dir);
+    sys::path::append(sub, fd::codegen::targetName(t));
+    Expected<fd::transforms::TuningJobSummary> job =
+        fd::transforms::writeTuningJob(module, t, std::string(sub), options);
+    if (!job) {
+      return fail(toString(job.takeError()));
+    }
+    errs() << formatv("compile-model: {0}: {1} shapes, {2} candidates "
+                      "({3} spilling left out) in {4}\n",
+                      fd::codegen::targetName(t), job->shapes, job->candidates,
+                      job->skippedSpilling, job->jobFile);
+    if (jobFiles) {
+      jobFiles->push_back(job->jobFile);
+    }
+  }
+  return 0;
+}
+
+/// --autotune: fd-tune times each target's job on this machine's GPU and
+/// merges the times into the tuning database directory.
+int runAutotune(mlir::ModuleOp module, const char *argv0) {
+  const std::string db = tuningDbDir();
+  if (db.empty()) {
+    return fail("--autotune needs a tuning database directory (--tuning-db "
+                "DIR; --no-tuning-db was given or no home directory)");
+  }
+  SmallString<256> jobs(outputFile);
+  sys::path::append(jobs, "tuning-job");
+  std::vector<std::string> jobFiles;
+  if (int rc = writeTuningJobs(module, std::string(jobs), &jobFiles)) {
+    return rc;
+  }
+  std::string program = tuner;
+  if (program.empty()) {
+    SmallString<256> self(
+        sys::fs::getMainExecutable(argv0, reinterpret_cast<void *>(&fail)));
+    sys::path::remove_filename(self);
+    sys::path::append(self, "fd-tune");
+    program = std::string(self);
+  }
+  if (!sys::fs::can_execute(program)) {
+    return fail("--autotune: the tuner '" + program +
+                "' is missing or not executable (--tuner PATH)");
+  }
+  for (const std::string &job : jobFiles) {
+    std::string message;
+    int rc = sys::ExecuteAndWait(program, {program, job, "--db", db},
+                                 std::nullopt, {}, 0, 0, &message);
+    if (rc != 0) {
+      return fail("--autotune: " + program + " failed on " + job +
+                  (rc < 0 ? " (" + message + ")"
+                          : " (exit " + std::to_string(rc) +
+                                "; its message is above)"));
+    }
+  }
+  return 0;
+}
+
 /// fd-select-kernels for `target` on `module`; decisions appended to `sink`.
 std::string selectKernels(mlir::ModuleOp module, const std::string &target,
                           std::vector<fd::transforms::KernelChoice> *sink) {
@@ -193,6 +337,7 @@ std::string selectKernels(mlir::ModuleOp module, const std::string &target,
   options.target = target;
   options.cacheDir = kernelCache;
   options.templates = templatesDir;
+  options.tuningDb = tuningDbDir();
   if (noCostModel) {
     // Only the target attribute changes: the lowering's parameters stay.
     module.walk([&](fd::fdkernel::LaunchOp l) {
@@ -205,28 +350,37 @@ std::string selectKernels(mlir::ModuleOp module, const std::string &target,
   return runPasses(pm, module);
 }
 
-/// --explain: one block per decision.
+/// --explain: one block per decision; with a tuning database, each
+/// candidate's measured time next to its prediction.
 void printExplanation(
     const std::vector<fd::transforms::KernelChoice> &choices) {
   for (const fd::transforms::KernelChoice &c : choices) {
+    const bool measured = std::any_of(c.measured.begin(), c.measured.end(),
+                                      [](double us) { return us > 0; });
     outs() << formatv("{0} {1} {2}  ({3} launch{4}, first at {5})\n", c.target,
                       c.templateName, fd::transforms::describeShape(c.shape),
                       c.launches, c.launches == 1 ? "" : "es", c.firstOp);
     outs() << formatv("  {0,-4} {1,-5} {2,-5} {3,5} {4,9} {5,6} {6,7} {7,11} "
-                      "{8,-9}\n",
+                      "{8,-9}{9}\n",
                       "ROWS", "LANES", "WAVES", "regs", "occupancy", "blocks",
-                      "rounds", "predicted", "bound");
+                      "rounds", "predicted", "bound",
+                      measured ? "   measured" : "");
     for (size_t i = 0; i < c.candidates.size(); ++i) {
       const fd::costmodel::Candidate &k = c.candidates[i];
       const fd::costmodel::Prediction &p = k.prediction;
       std::string occ =
           formatv("{0}%", static_cast<int>(p.occupancy.fraction * 100 + 0.5));
+      std::string meas;
+      if (measured) {
+        meas = c.measured[i] > 0 ? formatv("{0,8:f2} us", c.measured[i]).str()
+                                 : std::string("         --");
+      }
       outs() << formatv(
           "  {0,-4} {1,-5} {2,-5} {3,5} {4,9} {5,6} {6,7} {7,8:f2} "
-          "us {8,-9}{9}{10}\n",
+          "us {8,-9}{9}{10}{11}\n",
           k.config.rows, k.config.lanes, k.config.waves, k.registers, occ,
-          p.blocks, p.rounds, p.micros, p.boundBy, k.spills ? " spills" : "",
-          i == c.chosen ? "  <- chosen" : "");
+          p.blocks, p.rounds, p.micros, p.boundBy, meas,
+          k.spills ? " spills" : "", i == c.chosen ? "  <- chosen" : "");
     }
     outs() << "  why: " << c.reason << "\n\n";
   }
@@ -251,28 +405,77 @@ std::string executableName() {
   return name;
 }
 
+/// What the tuning database decided and how far the model was from the
+/// measurements: per measured candidate |predicted - measured| / measured,
+/// and per step the time the model's own picks would have cost over the
+/// measured fastest (launches x difference).
+struct TuningSummary {
+  std::vector<std::string> files;
+  std::vector<double> errors;
+  int shapes = 0, shapesMeasured = 0, modelAgreed = 0;
+  double predictedStepUs = 0, measuredStepUs = 0, modelPickStepUs = 0;
+
+  void add(const fd::transforms::KernelChoice &c) {
+    ++shapes;
+    if (!c.byMeasurement) {
+      return;
+    }
+    ++shapesMeasured;
+    if (std::find(files.begin(), files.end(), c.tuningDbFile) == files.end()) {
+      files.push_back(c.tuningDbFile);
+    }
+    for (size_t i = 0; i < c.candidates.size(); ++i) {
+      if (c.measured[i] > 0) {
+        errors.push_back(
+            std::abs(c.candidates[i].prediction.micros - c.measured[i]) /
+            c.measured[i]);
+      }
+    }
+    modelAgreed += c.modelChoice == c.chosen;
+    predictedStepUs += c.launches * c.candidates[c.chosen].prediction.micros;
+    measuredStepUs += c.launches * c.measured[c.chosen];
+    modelPickStepUs += c.launches * c.measured[c.modelChoice];
+  }
+
+  json::Value toJson() const {
+    json::Array dbs;
+    for (const std::string &f : files) {
+      dbs.push_back(f);
+    }
+    json::Object o{{"databases", std::move(dbs)},
+                   {"shapes", shapes},
+                   {"shapes_measured", shapesMeasured}};
+    if (shapesMeasured) {
+      std::vector<double> e = errors;
+      std::sort(e.begin(), e.end());
+      o["model_agreed"] = modelAgreed;
+      o["candidates_measured"] = static_cast<int64_t>(e.size());
+      o["model_abs_error_median"] = e[e.size() / 2];
+      o["model_abs_error_max"] = e.back();
+      o["chosen_predicted_us_per_step"] = predictedStepUs;
+      o["chosen_measured_us_per_step"] = measuredStepUs;
+      o["model_picks_measured_us_per_step"] = modelPickStepUs;
+    }
+    return o;
+  }
+};
+
 /// compile-model CKPT --target T[,T] -o OUT: per target kernels.<T>.hip and
 /// its device binary
 /// per target, plan.mlir, plan.json, reference.json, weights.fdw,
 /// report.json and the executable.
 int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
-                       const std::string &program) {
+                       const std::string &program, const char *argv0) {
   if (outputFile == "-") {
     return fail(
         "-o OUT (the output directory) is required unless --emit is given");
   }
-  std::vector<fd::codegen::GpuTarget> gpuTargets;
-  for (const std::string &t :
-       targets.empty()
-           ? std::vector<std::string>{"sm_90"}
-           : std::vector<std::string>(targets.begin(), targets.end())) {
-    std::optional<fd::codegen::GpuTarget> g = fd::codegen::parseTarget(t);
-    if (!g) {
-      return fail("unknown target '" + t +
-                  "' (known: gfx1151, gfx1100, sm_90)");
-    }
-    gpuTargets.push_back(*g);
+  std::optional<std::vector<fd::codegen::GpuTarget>> parsedTargets =
+      outputTargets();
+  if (!parsedTargets) {
+    return 1;
   }
+  const std::vector<fd::codegen::GpuTarget> &gpuTargets = *parsedTargets;
   const std::string exeName = executableName();
   for (StringRef taken : {"plan.mlir", "plan.json", "reference.json",
                           "report.json", "weights.fdw"}) {
@@ -285,6 +488,14 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
   }
   if (std::error_code ec = sys::fs::create_directories(outputFile)) {
     return fail(outputFile + ": " + ec.message());
+  }
+  if (autotune) {
+    if (noCostModel) {
+      return fail("--autotune and --no-cost-model contradict each other");
+    }
+    if (int rc = runAutotune(module, argv0)) {
+      return rc;
+    }
   }
   std::string planText;
   raw_string_ostream planOs(planText);
@@ -310,6 +521,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
   std::vector<std::pair<std::string, std::string>> bundled{
       {"reference.json", refJson}};
   json::Array kernels, compilers, decisions;
+  TuningSummary tuning;
   std::vector<mlir::OwningOpRef<mlir::ModuleOp>> targetModules;
   std::vector<std::unique_ptr<fd::codegen::KernelSource>> sources;
   std::vector<fd::codegen::TargetPlan> targetPlans;
@@ -348,21 +560,33 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
         if (c.compilerWaves[j] >= 0) {
           cand["compiler_occupancy"] = c.compilerWaves[j] / 16.0;
         }
+        if (c.measured[j] > 0) {
+          cand["measured_us"] = c.measured[j];
+        }
         cands.push_back(std::move(cand));
       }
-      decisions.push_back(
-          json::Object{{"target", c.target},
-                       {"template", c.templateName},
-                       {"shape", fd::transforms::describeShape(c.shape)},
-                       {"launches", c.launches},
-                       {"first_op", c.firstOp},
-                       {"bytes", k.prediction.bytes},
-                       {"chosen", json::Object{{"ROWS", k.config.rows},
-                                               {"LANES", k.config.lanes},
-                                               {"WAVES", k.config.waves}}},
-                       {"predicted_us", k.prediction.micros},
-                       {"reason", c.reason},
-                       {"candidates", std::move(cands)}});
+      tuning.add(c);
+      const fd::costmodel::Candidate &mk = c.candidates[c.modelChoice];
+      decisions.push_back(json::Object{
+          {"target", c.target},
+          {"chosen_by", c.byMeasurement ? "measurement" : "cost model"},
+          {"model_choice", json::Object{{"ROWS", mk.config.rows},
+                                        {"LANES", mk.config.lanes},
+                                        {"WAVES", mk.config.waves}}},
+          {"template", c.templateName},
+          {"shape", fd::transforms::describeShape(c.shape)},
+          {"launches", c.launches},
+          {"first_op", c.firstOp},
+          {"bytes", k.prediction.bytes},
+          {"chosen", json::Object{{"ROWS", k.config.rows},
+                                  {"LANES", k.config.lanes},
+                                  {"WAVES", k.config.waves}}},
+          {"predicted_us", k.prediction.micros},
+          {"measured_us", c.measured[c.chosen] > 0
+                              ? json::Value(c.measured[c.chosen])
+                              : json::Value(nullptr)},
+          {"reason", c.reason},
+          {"candidates", std::move(cands)}});
     }
     auto source = fd::codegen::generateKernelSource(*tm);
     if (!source) {
@@ -460,6 +684,9 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
         if (auto us = cost.getAs<mlir::FloatAttr>("predicted_us")) {
           entry["predicted_us"] = us.getValueAsDouble();
         }
+        if (auto us = cost.getAs<mlir::FloatAttr>("measured_us")) {
+          entry["measured_us"] = us.getValueAsDouble();
+        }
         if (auto why = cost.getAs<mlir::StringAttr>("reason")) {
           entry["choice"] = why.str();
         }
@@ -510,6 +737,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       {"fusions", json::Object{{"residual", bool(fuseResidual)},
                                {"glu", bool(fuseGlu)},
                                {"horizontal", bool(fuseHorizontal)}}},
+      {"tuning", tuning.toJson()},
       {"decisions", std::move(decisions)},
       {"arena_bytes", arena},
       {"compilers", std::move(compilers)},
@@ -618,6 +846,12 @@ int main(int argc, char **argv) {
       return fail(err);
     }
   }
+  if (!emitTuningJob.empty()) {
+    if (emit != EmitKind::None) {
+      return fail("--emit-tuning-job and --emit exclude each other");
+    }
+    return writeTuningJobs(**module, emitTuningJob, nullptr);
+  }
   if (emit == EmitKind::FDKernel) {
     // What the first target runs: the cost model's parameters included.
     std::vector<fd::transforms::KernelChoice> choices;
@@ -631,7 +865,7 @@ int main(int argc, char **argv) {
   }
 
   if (emit == EmitKind::None) {
-    return compileToDirectory(**module, refJson, program);
+    return compileToDirectory(**module, refJson, program, argv[0]);
   }
 
   std::error_code ec;

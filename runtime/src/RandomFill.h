@@ -1,0 +1,33 @@
+//===- RandomFill.h - device buffers of valid random data -------*- C++ -*-===//
+//
+// Timing without a checkpoint (fd-run --random-weights, fd-tune) needs data
+// of the real kind: never zeros (they can run faster and hide unwritten
+// outputs) and never values that index out of range.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FUSEDECODE_RUNTIME_RANDOMFILL_H
+#define FUSEDECODE_RUNTIME_RANDOMFILL_H
+
+#include "GpuDriver.h"
+
+#include <cstdint>
+#include <string>
+
+namespace fd::runtime {
+
+/// Fills `bytes` at `address` by `layout`: "w4.qweight" uniform 4-bit codes,
+/// "w4.zeros" the symmetric zero point 8, "w4.scales" fp16 ~ 1/(4.6
+/// sqrt(2048)) so (q - 8) s has the 1/sqrt(K) of a trained layer, "f32" in
+/// [0.5, 1.5], anything else bf16 ~ U(-0.04, 0.04). `seed` picks the stream.
+fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
+                      uint64_t address, uint64_t bytes, uint64_t seed);
+
+/// int32 expert ids in [0, below), distinct while there are fewer ids than
+/// experts (top-k ids of one token are).
+fd_error_t fillExpertIds(GpuDriver &gpu, uint64_t address, uint64_t bytes,
+                         int64_t below, uint64_t seed);
+
+} // namespace fd::runtime
+
+#endif
