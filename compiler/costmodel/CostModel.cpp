@@ -104,6 +104,9 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
   const int64_t capacity = blocksPerUnit * t.units;
   p.rounds = capacity > 0 ? ceilDiv(p.blocks, capacity) : 0;
   p.stepsPerWave = shape.stepsPerWave(config.lanes);
+  const double laneK = static_cast<double>(config.lanes) *
+                       static_cast<double>(shape.kPerLaneStep());
+  p.idleLanes = std::max(0.0, 1.0 - static_cast<double>(shape.k) / laneK);
   p.launchMicros = t.launchMicroseconds;
   p.bandwidthMicros =
       static_cast<double>(p.bytes) / t.bandwidth * 1e6 + t.memoryLatencyMicros;
@@ -145,17 +148,22 @@ Choice choose(const std::vector<Candidate> &candidates) {
   size_t pick = tied.front();
   for (size_t i : tied) {
     const Candidate &a = candidates[i], &b = candidates[pick];
-    if (a.prediction.occupancy.waves > b.prediction.occupancy.waves ||
-        (a.prediction.occupancy.waves == b.prediction.occupancy.waves &&
-         a.registers < b.registers)) {
+    const Prediction &pa = a.prediction, &pb = b.prediction;
+    if (pa.idleLanes < pb.idleLanes ||
+        (pa.idleLanes == pb.idleLanes &&
+         (pa.occupancy.waves > pb.occupancy.waves ||
+          (pa.occupancy.waves == pb.occupancy.waves &&
+           a.registers < b.registers)))) {
       pick = i;
     }
   }
   // Name the rule that separated the pick from the other tied candidates.
-  bool byOccupancy = false, byRegisters = false;
+  bool byIdle = false, byOccupancy = false, byRegisters = false;
   for (size_t i : tied) {
     const Candidate &a = candidates[i], &b = candidates[pick];
-    if (a.prediction.occupancy.waves < b.prediction.occupancy.waves) {
+    if (a.prediction.idleLanes > b.prediction.idleLanes) {
+      byIdle = true;
+    } else if (a.prediction.occupancy.waves < b.prediction.occupancy.waves) {
       byOccupancy = true;
     } else if (a.registers > b.registers) {
       byRegisters = true;
@@ -166,7 +174,8 @@ Choice choose(const std::vector<Candidate> &candidates) {
                 "%zu candidates within %.0f%% of the least predicted time "
                 "(%.2f us); %s",
                 tied.size(), kTieFraction * 100, best,
-                byOccupancy   ? "highest occupancy"
+                byIdle        ? "no idle lanes, then highest occupancy"
+                : byOccupancy ? "highest occupancy"
                 : byRegisters ? "fewest registers"
                               : "first listed");
   c.reason = buf;

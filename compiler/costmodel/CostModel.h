@@ -83,6 +83,12 @@ struct Prediction {
   Occupancy occupancy;
   int64_t blocks = 0, rounds = 0, stepsPerWave = 0;
   int64_t bytes = 0;
+  /// The fraction of each lane group's lanes that get no part of K (K under
+  /// LANES x the elements one lane takes per step). Not in the time terms;
+  /// it breaks ties: on the H100 the K=512 expert down projection with
+  /// half its lanes idle measured 1.7x slower than the tied candidates
+  /// without (docs/performance.md, autotuning).
+  double idleLanes = 0;
   const char *boundBy = ""; // "bandwidth" or "latency"
 };
 
@@ -104,8 +110,8 @@ struct Candidate {
 
 /// The choice among candidates (spilling ones are never chosen): the least
 /// predicted time; candidates within `kTieFraction` of it are a tie, broken
-/// by higher occupancy, then fewer registers. `reason` says which rule
-/// decided, in words.
+/// by fewer idle lanes, then higher occupancy, then fewer registers. `reason`
+/// says which rule decided, in words.
 struct Choice {
   size_t index = 0;
   std::string reason;

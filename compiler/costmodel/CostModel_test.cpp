@@ -147,6 +147,32 @@ TEST(CostModel, ChoiceTakesLeastTimeThenOccupancyThenRegisters) {
   EXPECT_NE(d.reason.find("fewest registers"), std::string::npos);
 }
 
+TEST(CostModel, TiesGoFirstToCandidatesWithoutIdleLanes) {
+  // K=512 int4: 32 lanes x 32 values per step leave half the lanes idle,
+  // 16 lanes do not; the idle-lane candidate has the higher occupancy.
+  TargetInfo t = *lookupTarget("sm_90");
+  GemvShape down;
+  down.kind = GemvShape::W4Experts;
+  down.n = 2048;
+  down.k = 512;
+  down.slots = 8;
+  down.group = 128;
+  Prediction wide = predictGemv(t, down, {1, 32, 2}, 32, 0);
+  Prediction narrow = predictGemv(t, down, {2, 16, 2}, 48, 0);
+  EXPECT_DOUBLE_EQ(wide.idleLanes, 0.5);
+  EXPECT_DOUBLE_EQ(narrow.idleLanes, 0.0);
+  std::vector<Candidate> c{candidate({1, 32, 2}, 3.67, 64, 32),
+                           candidate({2, 16, 2}, 3.67, 42, 48)};
+  c[0].prediction.idleLanes = wide.idleLanes;
+  c[1].prediction.idleLanes = narrow.idleLanes;
+  Choice pick = choose(c);
+  EXPECT_EQ(pick.index, 1u);
+  EXPECT_NE(pick.reason.find("no idle lanes"), std::string::npos);
+  // Outside the tie, time still decides.
+  c[1].prediction.micros = 4.0;
+  EXPECT_EQ(choose(c).index, 0u);
+}
+
 TEST(CostModel, SpillingCandidatesAreNeverChosen) {
   std::vector<Candidate> c{candidate({4, 32, 8}, 5.0, 16, 255, 64),
                            candidate({2, 32, 4}, 7.0, 12, 100)};

@@ -201,6 +201,15 @@ public:
   }
 
   fd_error_t beginCapture() override {
+    // The previous graph goes first: nothing may be destroyed mid-capture.
+    if (exec_) {
+      FD_CHECK(cuGraphExecDestroy(exec_));
+      exec_ = nullptr;
+    }
+    if (graph_) {
+      FD_CHECK(cuGraphDestroy(graph_));
+      graph_ = nullptr;
+    }
     FD_CHECK(cuStreamBeginCapture(stream_, 0)); // CU_STREAM_CAPTURE_MODE_GLOBAL
     return nullptr;
   }
@@ -221,14 +230,6 @@ public:
                  __LINE__);
   }
   fd_error_t endCapture() override {
-    if (exec_) {
-      FD_CHECK(cuGraphExecDestroy(exec_));
-      exec_ = nullptr;
-    }
-    if (graph_) {
-      FD_CHECK(cuGraphDestroy(graph_));
-      graph_ = nullptr;
-    }
     FD_CHECK(cuStreamEndCapture(stream_, &graph_));
     FD_CHECK(cuGraphInstantiateWithFlags(&exec_, graph_, 0));
     return nullptr;

@@ -189,6 +189,15 @@ public:
   }
 
   fd_error_t beginCapture() override {
+    // The previous graph goes first: nothing may be destroyed mid-capture.
+    if (exec_) {
+      FD_CHECK(hipGraphExecDestroy(exec_));
+      exec_ = nullptr;
+    }
+    if (graph_) {
+      FD_CHECK(hipGraphDestroy(graph_));
+      graph_ = nullptr;
+    }
     FD_CHECK(hipStreamBeginCapture(stream_, 0)); // hipStreamCaptureModeGlobal
     return nullptr;
   }
@@ -208,14 +217,6 @@ public:
                  __LINE__);
   }
   fd_error_t endCapture() override {
-    if (exec_) {
-      FD_CHECK(hipGraphExecDestroy(exec_));
-      exec_ = nullptr;
-    }
-    if (graph_) {
-      FD_CHECK(hipGraphDestroy(graph_));
-      graph_ = nullptr;
-    }
     FD_CHECK(hipStreamEndCapture(stream_, &graph_));
     FD_CHECK(hipGraphInstantiateWithFlags(&exec_, graph_, 0));
     return nullptr;
