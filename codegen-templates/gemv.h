@@ -18,6 +18,7 @@
 //          4*(k % 8); scales fp16 [N][K/GROUP]; zeros uint8 [N][K/GROUP] (the
 //          zero point, 0..15) or absent when symmetric (zero 8).
 //   bf16:  w bf16 [N][K].
+//   w8a16: qweight int8 [N][K]; scales fp16 [N][K/GROUP] (symmetric).
 // Activations x are bf16 [M][K]; y is float or bf16 [M][N].
 // Requirements: K % 32 == 0 (w4a16; GROUP % 32 == 0), K % 8 == 0 (bf16);
 // rows past N are computed on a clamped row and not written.
@@ -337,6 +338,79 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   gemvBf16Partial<ROWS, LANES, M, XT>(wr, x, k, split.lane, acc);
   reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
                                                   split.lane);
+}
+
+/// One lane's partial dot products over int8 rows (symmetric, one fp16
+/// scale per GROUP values of K): 16 values of K per step, LANES lanes per
+/// row. GROUP % 16 == 0, so a lane's 16 values share one scale.
+template <int ROWS, int LANES, int M, int GROUP>
+FD_DEVICE void gemvW8Partial(const int8_t *const (&w)[ROWS],
+                             const uint16_t *const (&s)[ROWS],
+                             const uint16_t *__restrict__ x, int k, int lane,
+                             float (&acc)[ROWS][M]) {
+  static_assert(GROUP % 16 == 0, "a lane's 16 K-values must share a group");
+  static_assert(M >= 1 && M <= 4, "skinny GEMV: 1..4 token rows");
+  for (int k0 = lane * 16; k0 < k; k0 += 16 * LANES) {
+    Vec4i q[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      q[r] = loadStream16(w[r] + k0);
+    }
+    float xv[M][16];
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      unpackBf16x8(load16(x + m * k + k0), xv[m]);
+      unpackBf16x8(load16(x + m * k + k0 + 8), xv[m] + 8);
+    }
+    const int g = k0 / GROUP;
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      const int32_t words[4] = {q[r].x, q[r].y, q[r].z, q[r].w};
+      float dot[M] = {};
+#pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        const float qi = static_cast<float>(static_cast<int8_t>(
+            static_cast<uint32_t>(words[i / 4]) >> (8 * (i % 4))));
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+          dot[m] += qi * xv[m][i];
+        }
+      }
+      const float scale = halfToFloat(s[r][g]);
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        acc[r][m] += scale * dot[m];
+      }
+    }
+  }
+}
+
+/// y = W x with W int8 [N][K] and fp16 scales [N][K/GROUP] (GROUP = K: one
+/// per row): the lm_head quantized at compile time (--lm-head-quant), half
+/// the bytes of bf16. Requirements: K % 16 == 0, GROUP % 16 == 0.
+template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool OUT_BF16>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_w8a16(const int8_t *__restrict__ qweight,
+               const uint16_t *__restrict__ scales,
+               const uint16_t *__restrict__ x, void *__restrict__ y, int n,
+               int k) {
+  const WaveSplit<ROWS, LANES> split(WAVES);
+  if (split.waveRow0 >= n) {
+    return;
+  }
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, n, rows);
+  const int8_t *w[ROWS];
+  const uint16_t *s[ROWS];
+  const int64_t groups = k / GROUP;
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    w[r] = qweight + static_cast<int64_t>(rows[r]) * k;
+    s[r] = scales + static_cast<int64_t>(rows[r]) * groups;
+  }
+  float acc[ROWS][M] = {};
+  gemvW8Partial<ROWS, LANES, M, GROUP>(w, s, x, k, split.lane, acc);
+  reduceAndStore<ROWS, LANES, M, OUT_BF16>(acc, y, n, split.row0, split.lane);
 }
 
 /// One matrix of a horizontally fused launch (gemv_segments*): KIND 1 is

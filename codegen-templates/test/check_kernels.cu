@@ -286,6 +286,45 @@ void checkBf16(int n, int k) {
   compareGemv<OUT_BF16>(what, ref, absSum, y.data(), ref.size());
 }
 
+/// The int8 lm_head: bf16 weights quantized on the host with the packer's
+/// quantizer; the reference multiplies the dequantized weights in double.
+template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool OUT_BF16>
+void checkW8(int n, int k) {
+  const int group = GROUP;
+  std::vector<uint16_t> wb = randomBf16(static_cast<size_t>(n) * k,
+                                        1.0f / std::sqrt(static_cast<float>(k)));
+  std::vector<float> wf(wb.size());
+  for (size_t i = 0; i < wb.size(); ++i) {
+    wf[i] = static_cast<float>(fromBf16(wb[i]));
+  }
+  fd::reference::Int8Rows q =
+      fd::reference::quantizeInt8Rows(wf.data(), n, k, group);
+  std::vector<float> w =
+      fd::reference::dequantInt8Rows(q.q.data(), q.scales.data(), n, k, group);
+  std::vector<uint16_t> x = randomBf16(static_cast<size_t>(M) * k, 1.0f);
+  std::vector<double> ref(static_cast<size_t>(M) * n), absSum(ref.size());
+  for (int m = 0; m < M; ++m) {
+    matvecRef(w.data(), x.data() + static_cast<size_t>(m) * k, n, k,
+              ref.data() + static_cast<size_t>(m) * n,
+              absSum.data() + static_cast<size_t>(m) * n);
+  }
+  DeviceBuffer<int8_t> dq(q.q);
+  DeviceBuffer<uint16_t> ds(q.scales), dx(x);
+  DeviceBuffer<uint8_t> dy(ref.size() * (OUT_BF16 ? 2 : 4));
+  int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  fd::kernels::gemv_w8a16<ROWS, LANES, M, WAVES, GROUP, OUT_BF16>
+      <<<(n + rowsPerBlock - 1) / rowsPerBlock, WAVES * 32>>>(
+          dq.ptr, ds.ptr, dx.ptr, dy.ptr, n, k);
+  CHECK_LAUNCH();
+  std::vector<uint8_t> y = dy.read();
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gemv_w8a16<rows %d, lanes %d, M %d, waves %d, g %d, %s> "
+                "N=%d K=%d",
+                ROWS, LANES, M, WAVES, GROUP, OUT_BF16 ? "bf16" : "f32", n, k);
+  compareGemv<OUT_BF16>(what, ref, absSum, y.data(), ref.size());
+}
+
 template <int THREADS, bool ZC> void checkRmsNorm(int rows, int d) {
   std::vector<uint16_t> x = randomBf16(static_cast<size_t>(rows) * d, 3.0f);
   std::vector<uint16_t> w = randomBf16(d, 0.2f);
@@ -1274,6 +1313,9 @@ int main(int argc, char **argv) {
   checkBf16<4, 32, 4, 2, false>(2051, 512);
   checkBf16<2, 16, 4, 2, false, true>(2051, 512);
   checkBf16<2, 32, 1, 8, false>(248320, 2048); // lm_head
+  checkW8<1, 32, 1, 8, 32, false>(248320, 2048);   // lm_head int8:g32
+  checkW8<2, 16, 1, 4, 2048, false>(248320, 2048); // per row
+  checkW8<1, 8, 3, 2, 64, true>(1001, 512);        // ragged N, M=3, bf16 out
   checkRmsNorm<256, true>(4, 2048);
   checkRmsNorm<128, false>(3, 256);
   checkRmsNorm<64, true>(16, 128);

@@ -22,6 +22,8 @@ template __global__ void gemv_w4a16<4, 16, 4, 2, 128, true, false, true>(const i
                                                                void *, int, int);
 template __global__ void gemv_bf16<2, 32, 1, 8, false, false>(const uint16_t *, const uint16_t *, void *,
                                                    int, int);
+template __global__ void gemv_w8a16<1, 32, 1, 8, 32, false>(const int8_t *, const uint16_t *,
+                                                       const uint16_t *, void *, int, int);
 template __global__ void rms_norm<256, true>(const uint16_t *, const uint16_t *, uint16_t *, int,
                                              float);
 template __global__ void embed<256>(const uint16_t *, const int32_t *, uint16_t *, int);

@@ -6,6 +6,7 @@
 #include "compiler/codegen/WeightFile.h"
 #include "compiler/import/FloatBits.h"
 #include "compiler/import/Safetensors.h"
+#include "compiler/reference/Dequant.h"
 #include "dialects/FDGraph/IR/FDGraphOps.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
@@ -68,6 +69,9 @@ public:
       std::memcpy(out.data(), src, std::min(bytes, out.size()));
       return {};
     }
+    if (layout.starts_with("w8.")) {
+      return int8Rows(w, layout, out);
+    }
     // Plain weights: the storage tensor (one per expert when per-expert).
     auto ref = w.getStorage().getAs<fdg::TensorRefAttr>("weight");
     int64_t experts =
@@ -82,7 +86,8 @@ public:
       import::DType dt = ckpt_.find(name)->info->dtype;
       unsigned es = import::dtypeSize(dt);
       for (size_t i = 0; i + es <= bytes->size(); i += es) {
-        std::optional<float> v = import::loadFloatElement(dt, bytes->data() + i);
+        std::optional<float> v =
+            import::loadFloatElement(dt, bytes->data() + i);
         if (!v) {
           return "tensor '" + name + "': expected a float tensor, got " +
                  import::dtypeName(dt);
@@ -104,6 +109,73 @@ public:
   }
 
 private:
+  /// The int8 lm_head (fd-quantize-lm-head): the bf16 weight quantized once
+  /// with the group its scales' layout names ("w8.scales.g32"), then codes
+  /// or scales copied out.
+  std::string int8Rows(fdg::WeightOp w, StringRef layout,
+                       std::vector<uint8_t> &out) {
+    ArrayRef<int64_t> shape = w.getTensorType().getShape();
+    const int64_t n = shape.front(), k = shape.back();
+    if (layout.starts_with("w8.scales.g")) {
+      int64_t group = 0;
+      if (layout.drop_front(11).getAsInteger(10, group) || group <= 0 ||
+          k % group) {
+        return "layout '" + layout.str() +
+               "': bad group for K=" + std::to_string(k);
+      }
+      w8Group_ = group;
+    } else if (layout != "w8.qweight") {
+      return "unknown weight layout '" + layout.str() + "'";
+    }
+    // Codes come first in the plan; their group is the scales' (looked up).
+    if (layout == "w8.qweight") {
+      w8Group_ = 0;
+      module_.walk([&](fdk::BufferOp b) {
+        if (b.getWeight() == w.getSymName() && b.getLayout() &&
+            b.getLayout()->starts_with("w8.scales.g")) {
+          b.getLayout()->drop_front(11).getAsInteger(10, w8Group_);
+        }
+      });
+      if (w8Group_ <= 0) {
+        return w.getSymName().str() + ": int8 codes without a scales buffer";
+      }
+    }
+    if (w8Sym_ != w.getSymName() ||
+        w8Quant_.scales.size() != static_cast<size_t>(n * (k / w8Group_))) {
+      auto ref = w.getStorage().getAs<fdg::TensorRefAttr>("weight");
+      llvm::Expected<std::vector<char>> bytes = ckpt_.read(ref.getName());
+      if (!bytes) {
+        return llvm::toString(bytes.takeError());
+      }
+      import::DType dt = ckpt_.find(ref.getName())->info->dtype;
+      const unsigned es = import::dtypeSize(dt);
+      if (bytes->size() != static_cast<size_t>(n * k) * es) {
+        return "tensor '" + ref.getName().str() + "': expected " +
+               std::to_string(n) + " x " + std::to_string(k) + " values";
+      }
+      std::vector<float> values(static_cast<size_t>(n * k));
+      for (size_t i = 0; i < values.size(); ++i) {
+        std::optional<float> v =
+            import::loadFloatElement(dt, bytes->data() + i * es);
+        if (!v) {
+          return "tensor '" + ref.getName().str() +
+                 "': expected a float tensor, got " + import::dtypeName(dt);
+        }
+        values[i] = *v;
+      }
+      w8Quant_ = reference::quantizeInt8Rows(values.data(), n, k, w8Group_);
+      w8Sym_ = w.getSymName().str();
+    }
+    const uint8_t *src =
+        layout == "w8.qweight"
+            ? reinterpret_cast<const uint8_t *>(w8Quant_.q.data())
+            : reinterpret_cast<const uint8_t *>(w8Quant_.scales.data());
+    const size_t bytes =
+        layout == "w8.qweight" ? w8Quant_.q.size() : w8Quant_.scales.size() * 2;
+    std::memcpy(out.data(), src, std::min(bytes, out.size()));
+    return {};
+  }
+
   /// Repacks `w` (all experts) once; the three w4 buffers of a weight come
   /// one after another.
   std::string repacked(fdg::WeightOp w) {
@@ -156,9 +228,10 @@ private:
           return "tensor '" + sname + "': expected float scales, got " +
                  import::dtypeName(sdt);
         }
-        scales[i] = sdt == import::DType::F16
-                        ? *reinterpret_cast<const uint16_t *>(sb->data() + 2 * i)
-                        : import::floatToHalfBits(*v);
+        scales[i] =
+            sdt == import::DType::F16
+                ? *reinterpret_cast<const uint16_t *>(sb->data() + 2 * i)
+                : import::floatToHalfBits(*v);
       }
       W4RowMajor one =
           ct ? repackCompressed4(packed.data(),
@@ -189,6 +262,9 @@ private:
   import::Checkpoint ckpt_;
   std::string w4Sym_;
   W4RowMajor w4_;
+  std::string w8Sym_;
+  int64_t w8Group_ = 0;
+  reference::Int8Rows w8Quant_;
 };
 
 } // namespace
@@ -207,11 +283,13 @@ llvm::Error packWeights(ModuleOp module, const std::string &checkpointDir,
       return;
     }
     StringRef layout = *b.getLayout();
-    FdwDType dt = layout == "w4.qweight"  ? FDW_I32
-                  : layout == "w4.zeros"  ? FDW_U8
-                  : layout == "f32"       ? FDW_F32
-                  : layout == "w4.scales" ? FDW_F16
-                                          : FDW_BF16;
+    FdwDType dt = layout == "w4.qweight"              ? FDW_I32
+                  : layout == "w4.zeros"              ? FDW_U8
+                  : layout == "f32"                   ? FDW_F32
+                  : layout == "w4.scales"             ? FDW_F16
+                  : layout == "w8.qweight"            ? FDW_I8
+                  : layout.starts_with("w8.scales.g") ? FDW_F16
+                                                      : FDW_BF16;
     buffers.push_back(b);
     tensors.push_back(PackedTensor{b.getSymName().str(), dt, {}, b.getSize()});
   });

@@ -13,7 +13,7 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int64_t GemvShape::kPerLaneStep() const {
   if (segments.empty()) {
-    return kind == Bf16 ? 8 : 32;
+    return kind == Bf16 ? 8 : kind == W8 ? 16 : 32;
   }
   int64_t step = 8;
   for (const Segment &seg : segments) {
@@ -48,6 +48,8 @@ int64_t GemvShape::bytes() const {
   int64_t weights = 0;
   if (kind == Bf16) {
     weights = n * k * 2;
+  } else if (kind == W8) {
+    weights = n * k + n * (k / std::max<int64_t>(group, 1)) * 2;
   } else {
     const int64_t groups = k / std::max<int64_t>(group, 1);
     weights = n * k / 2 + n * groups * 2 + (zeros ? n * groups : 0);

@@ -32,7 +32,8 @@ namespace fd::costmodel {
 
 /// The shape of one GEMV-like launch.
 struct GemvShape {
-  enum Kind { W4, Bf16, W4Experts } kind = W4;
+  /// W8: int8 rows with fp16 scales per `group` (the quantized lm_head).
+  enum Kind { W4, Bf16, W4Experts, W8 } kind = W4;
   /// A horizontally fused launch (gemv_segments*): its matrices over the
   /// same x, in block order; `kind` and `n` then describe the first one and
   /// the rows of all.

@@ -4,6 +4,9 @@
 
 #include "compiler/import/FloatBits.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace fd::reference {
 
 namespace {
@@ -84,6 +87,46 @@ std::vector<float> dequantW4RowMajor(const int32_t *qweight,
     }
   }
   return out;
+}
+
+Int8Rows quantizeInt8Rows(const float *w, int64_t n, int64_t k, int64_t group) {
+  Int8Rows out;
+  const int64_t groups = k / group;
+  out.q.resize(static_cast<size_t>(n * k));
+  out.scales.resize(static_cast<size_t>(n * groups));
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const float *src = w + r * k + g * group;
+      float amax = 0;
+      for (int64_t i = 0; i < group; ++i) {
+        amax = std::max(amax, std::fabs(src[i]));
+      }
+      // The kernel multiplies by the stored fp16 scale: quantize with it.
+      const uint16_t bits = import::floatToHalfBits(amax / 127.0f);
+      const float scale = import::halfBitsToFloat(bits);
+      out.scales[static_cast<size_t>(r * groups + g)] = bits;
+      int8_t *dst = out.q.data() + r * k + g * group;
+      for (int64_t i = 0; i < group; ++i) {
+        const float v = scale > 0 ? std::nearbyint(src[i] / scale) : 0.0f;
+        dst[i] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<float> dequantInt8Rows(const int8_t *q, const uint16_t *scales,
+                                   int64_t n, int64_t k, int64_t group) {
+  std::vector<float> w(static_cast<size_t>(n * k));
+  const int64_t groups = k / group;
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < k; ++i) {
+      w[static_cast<size_t>(r * k + i)] =
+          static_cast<float>(q[r * k + i]) *
+          import::halfBitsToFloat(scales[r * groups + i / group]);
+    }
+  }
+  return w;
 }
 
 } // namespace fd::reference

@@ -43,6 +43,21 @@ std::vector<float> dequantW4RowMajor(const int32_t *qweight,
                                      const uint8_t *zeros, int64_t n, int64_t k,
                                      int64_t groupSize);
 
+/// Symmetric int8 of a float matrix [n][k] with one fp16 scale per `group`
+/// values along K (group == k: per output channel): scale = max|w| / 127
+/// rounded to fp16 first, q = round(w / scale) clamped to [-127, 127]. The
+/// compile-time quantization of the lm_head (--lm-head-quant), shared by
+/// weight packing, the CPU backend and fd-ref so all three compute the same.
+struct Int8Rows {
+  std::vector<int8_t> q;        // [n][k]
+  std::vector<uint16_t> scales; // fp16 bits [n][k / group]
+};
+Int8Rows quantizeInt8Rows(const float *w, int64_t n, int64_t k, int64_t group);
+
+/// w[i][j] = q[i][j] * scale[i][j / group].
+std::vector<float> dequantInt8Rows(const int8_t *q, const uint16_t *scales,
+                                   int64_t n, int64_t k, int64_t group);
+
 } // namespace fd::reference
 
 #endif

@@ -1,8 +1,12 @@
 //===- Dequant_test.cpp - packed integer layouts, by hand -----------------===//
 
+#include "compiler/import/FloatBits.h"
 #include "compiler/reference/Dequant.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 
 using namespace fd::reference;
 
@@ -96,6 +100,31 @@ TEST(Dequant, CompressedTensors) {
   for (int64_t r = 0; r < n; ++r) {
     EXPECT_FLOAT_EQ(wz[r * k + 4], (8 - 8 - static_cast<int>(r)) * scales[r]);
   }
+}
+
+TEST(Dequant, Int8RowsRoundTripWithinHalfAStep) {
+  const int64_t n = 3, k = 64, group = 32;
+  std::vector<float> w(n * k);
+  for (int64_t i = 0; i < n * k; ++i) {
+    w[i] = 0.01f * static_cast<float>((i * 37) % 101 - 50);
+  }
+  w[5] = 0.9f; // an outlier in row 0, group 0
+  std::fill(w.begin() + k + 32, w.begin() + 2 * k, 0.0f); // an all-zero group
+  Int8Rows q = quantizeInt8Rows(w.data(), n, k, group);
+  ASSERT_EQ(q.q.size(), static_cast<size_t>(n * k));
+  ASSERT_EQ(q.scales.size(), static_cast<size_t>(n * k / group));
+  EXPECT_EQ(q.q[5], 127); // the group's maximum takes the top code
+  std::vector<float> back =
+      dequantInt8Rows(q.q.data(), q.scales.data(), n, k, group);
+  for (int64_t i = 0; i < n * k; ++i) {
+    const float scale = fd::import::halfBitsToFloat(
+        q.scales[(i / k) * (k / group) + (i % k) / group]);
+    EXPECT_LE(std::fabs(back[i] - w[i]), 0.5f * scale + 1e-7f) << i;
+  }
+  EXPECT_EQ(q.scales[1 * 2 + 1], 0); // the zero group: scale 0, codes 0
+  EXPECT_EQ(back[k + 40], 0.0f);
+  // Per channel (group = k) is one scale per row.
+  EXPECT_EQ(quantizeInt8Rows(w.data(), n, k, k).scales.size(), 3u);
 }
 
 } // namespace

@@ -148,6 +148,40 @@ def FuseHorizontalPass : Pass<"fd-fuse-horizontal", "mlir::ModuleOp"> {
   }];
 }
 
+def QuantizeLmHeadPass : Pass<"fd-quantize-lm-head", "mlir::ModuleOp"> {
+  let summary = "Quantize the bf16 lm_head to int8 at compile time";
+  let description = [{
+    The lm_head is the largest single read of a decode step (248,320 x 2048
+    bf16 = 1.02 GB for Qwen3.5-35B-A3B). This quant-lowering pass replaces
+    its `gemv_bf16` launch with `gemv_w8a16` over two new weight buffers
+    packed from the same bf16 weight: symmetric int8 codes (`w8.qweight`,
+    N x K bytes) and fp16 scales (`w8.scales.g<group>`), one per `group` values of K
+    (`int8:gG`) or one per row (`int8`). Weight packing quantizes with
+    `reference::quantizeInt8Rows` (scale = max|w| / 127 rounded to fp16,
+    codes rounded to nearest), which the CPU backend and fd-ref share, so
+    every backend computes the same quantized head. The bf16 buffer is
+    removed; a tied lm_head (the embedding lookup reads the same buffer) is
+    an error. `mode=none` leaves the module unchanged.
+
+    Before:
+    ```mlir
+    fdkernel.buffer @w.lm_head <weight> size 65536 offset 0 weight @lm_head layout "bf16"
+    fdkernel.launch "gemv_bf16" <{...}> ins [@w.lm_head, @a.x] outs [@a.logits] scalars {k = 64, n = 512}
+    ```
+    After (`mode=int8:g32`):
+    ```mlir
+    fdkernel.buffer @w.lm_head.q8 <weight> size 32768 offset 0 weight @lm_head layout "w8.qweight"
+    fdkernel.buffer @w.lm_head.q8scales <weight> size 2048 offset 0 weight @lm_head layout "w8.scales.g32"
+    fdkernel.launch "gemv_w8a16" <{GROUP = 32, ...}> ins [@w.lm_head.q8, @w.lm_head.q8scales, @a.x] outs [@a.logits] ...
+    ```
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int8:g32\"",
+           "none, int8 (per output row), int8:g32, int8:g64 or int8:g128">,
+  ];
+  let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
+}
+
 def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
   let summary = "Choose each GEMV launch's template parameters with the cost model";
   let description = [{

@@ -38,6 +38,9 @@ std::string describeShape(const cm::GemvShape &s) {
   std::string out = llvm::formatv("N={0} K={1}", s.n, s.k).str();
   if (s.kind == cm::GemvShape::Bf16) {
     out += s.xFloat ? " bf16 (x f32)" : " bf16";
+  } else if (s.kind == cm::GemvShape::W8) {
+    out += s.group == s.k ? " int8 per row"
+                          : llvm::formatv(" int8 g{0}", s.group).str();
   } else {
     out += llvm::formatv(" w4 g{0}{1}", s.group, s.zeros ? " zp" : "").str();
   }
@@ -60,9 +63,9 @@ namespace {
 
 bool isTunedGemv(StringRef name) {
   return name == "gemv_w4a16" || name == "gemv_w4a16_experts" ||
-         name == "gemv_bf16" || name == "gemv_w4a16_glu" ||
-         name == "gemv_w4a16_experts_glu" || name == "gemv_bf16_glu" ||
-         name.starts_with("gemv_segments");
+         name == "gemv_w8a16" || name == "gemv_bf16" ||
+         name == "gemv_w4a16_glu" || name == "gemv_w4a16_experts_glu" ||
+         name == "gemv_bf16_glu" || name.starts_with("gemv_segments");
 }
 
 int64_t intParam(fdk::LaunchOp l, StringRef name, int64_t dflt = 0) {
@@ -87,6 +90,7 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   name.consume_back("_glu");
   s.kind = name == "gemv_bf16"            ? cm::GemvShape::Bf16
            : name == "gemv_w4a16_experts" ? cm::GemvShape::W4Experts
+           : name == "gemv_w8a16"         ? cm::GemvShape::W8
                                           : cm::GemvShape::W4;
   s.n = intScalar(l, "n");
   s.k = intScalar(l, "k");

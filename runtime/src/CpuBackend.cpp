@@ -151,6 +151,33 @@ ref::WeightPtr CpuBackend::load(const std::string &name,
         zeros.empty() ? nullptr
                       : reinterpret_cast<const uint8_t *>(zeros.data()),
         rows, k, k / groups);
+  } else if (b.layout == "w8.qweight") {
+    // The int8 lm_head: its scales buffer names the group in its layout.
+    const PlanBuffer *scales = nullptr;
+    for (const PlanBuffer &o : plan_->buffers) {
+      if (o.weight == b.weight && o.layout.rfind("w8.scales.g", 0) == 0) {
+        scales = &o;
+      }
+    }
+    char *end = nullptr;
+    const long group =
+        scales ? std::strtol(scales->layout.c_str() + 11, &end, 10) : 0;
+    if (!scales || group <= 0 || *end != 0 || k % group) {
+      error = "plan.json: int8 weight '" + name +
+              "' has no scales buffer with a valid group";
+      return nullptr;
+    }
+    std::vector<char> s = read(scales->name, error);
+    if (!error.empty()) {
+      return nullptr;
+    }
+    if (static_cast<int64_t>(bytes.size()) < elements ||
+        static_cast<int64_t>(s.size()) < rows * (k / group) * 2) {
+      return wrongSize(b.name);
+    }
+    w->data = ref::dequantInt8Rows(
+        reinterpret_cast<const int8_t *>(bytes.data()),
+        reinterpret_cast<const uint16_t *>(s.data()), rows, k, group);
   } else if (b.layout == "bf16" || b.layout == "f32") {
     const size_t width = b.layout == "f32" ? 4 : 2;
     if (bytes.size() != static_cast<size_t>(elements) * width) {
@@ -195,10 +222,11 @@ fd_error_t CpuBackend::open(const BackendInput &in) {
     }
     fileBytes += b.size;
     byWeight_.emplace(b.weight, &b);
-    needed += b.layout == "w4.qweight" ? b.size * 8
-              : b.layout == "bf16"     ? b.size * 2
-              : b.layout == "f32"      ? b.size
-                                       : 0;
+    needed += b.layout == "w4.qweight"   ? b.size * 8
+              : b.layout == "w8.qweight" ? b.size * 4
+              : b.layout == "bf16"       ? b.size * 2
+              : b.layout == "f32"        ? b.size
+                                         : 0;
   }
   if (uint64_t avail = availableMemory(); avail && needed > avail) {
     return makeError(in.bundle.origin + ": the CPU backend needs " +

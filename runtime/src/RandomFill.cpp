@@ -38,6 +38,18 @@ fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
         uint64_t v = rng.next();
         std::memcpy(&host[i], &v, 8);
       }
+    } else if (layout == "w8.qweight") {
+      // Codes in [-127, 127], roughly what a max-scaled group holds.
+      for (size_t i = 0; i < n; ++i) {
+        host[i] = static_cast<uint8_t>(
+            static_cast<int8_t>(static_cast<int>(rng.next() % 255) - 127));
+      }
+    } else if (layout.rfind("w8.scales", 0) == 0) {
+      for (size_t i = 0; i + 2 <= n; i += 2) {
+        // max|w| of a bf16 head row ~0.04 over 127 codes.
+        _Float16 h = static_cast<_Float16>((0.8f + 0.4f * rng.unit()) * 3e-4f);
+        std::memcpy(&host[i], &h, 2);
+      }
     } else if (layout == "w4.zeros") {
       std::memset(host.data(), 8, n);
     } else if (layout == "w4.scales") {

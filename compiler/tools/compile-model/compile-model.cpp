@@ -112,6 +112,12 @@ cl::opt<bool> fuseHorizontal(
              "qkv|z|b|a, attention q|k|v, router + shared-expert gate) in "
              "one launch (fd-fuse-horizontal; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<std::string> lmHeadQuant(
+    "lm-head-quant",
+    cl::desc("Quantize the bf16 lm_head at compile time: none, int8 (one "
+             "scale per row), int8:g32, int8:g64, int8:g128 (one per group "
+             "of K)"),
+    cl::init("none"), cl::cat(category));
 cl::opt<bool> explain(
     "explain",
     cl::desc("Print the cost model's decision per GEMV shape and target: "
@@ -734,6 +740,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       {"launches_per_step", static_cast<int64_t>(launchCount)},
       {"kernel_instances", static_cast<int64_t>(instanceCount)},
       {"cost_model", noCostModel ? "off" : "on"},
+      {"lm_head_quant", std::string(lmHeadQuant)},
       {"fusions", json::Object{{"residual", bool(fuseResidual)},
                                {"glu", bool(fuseGlu)},
                                {"horizontal", bool(fuseHorizontal)}}},
@@ -839,6 +846,11 @@ int main(int argc, char **argv) {
     }
     if (fuseHorizontal) {
       pm.addPass(fd::transforms::createFuseHorizontalPass());
+    }
+    if (lmHeadQuant != "none") {
+      fd::transforms::QuantizeLmHeadPassOptions quantOptions;
+      quantOptions.mode = lmHeadQuant;
+      pm.addPass(fd::transforms::createQuantizeLmHeadPass(quantOptions));
     }
     pm.addPass(fd::transforms::createPlanMemoryPass());
     std::string err = runPasses(pm, **module);

@@ -13,6 +13,7 @@
 #include "compiler/reference/RefBuilder.h"
 #include "compiler/reference/RefExecutor.h"
 
+#include "compiler/reference/Dequant.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -41,6 +42,13 @@ cl::list<int32_t> forcedIds("forced-ids", cl::CommaSeparated,
 cl::opt<std::string> dumpLogits("dump-logits",
                                 cl::desc("Write the logits rows (float32)"),
                                 cl::value_desc("file"), cl::cat(category));
+
+cl::opt<std::string> lmHeadQuant(
+    "lm-head-quant",
+    cl::desc("Run with the lm_head quantized as compile-model "
+             "--lm-head-quant does: none, int8, int8:g32, int8:g64, "
+             "int8:g128"),
+    cl::init("none"), cl::cat(category));
 
 int fail(const Twine &msg) {
   errs() << "fd-ref: error: " << msg << "\n";
@@ -71,6 +79,39 @@ int main(int argc, char **argv) {
   auto program = fd::reference::buildRefProgram(**module, checkpointDir);
   if (!program) {
     return fail(toString(program.takeError()));
+  }
+  if (lmHeadQuant != "none") {
+    StringRef m = lmHeadQuant;
+    int64_t group = 0;
+    if (m != "int8" &&
+        (!m.consume_front("int8:g") || m.getAsInteger(10, group) ||
+         group <= 0 || group % 16)) {
+      return fail("--lm-head-quant '" + lmHeadQuant +
+                  "': expected none, int8, int8:g32, int8:g64 or int8:g128");
+    }
+    // The weight the quantized kernels see: the same quantizer as weight
+    // packing, dequantized back to float.
+    for (fd::reference::Step &step : program->steps) {
+      auto *head = std::get_if<fd::reference::LMHeadStep>(&step.kind);
+      if (!head) {
+        continue;
+      }
+      const fd::reference::Weight &w = *head->weight;
+      const int64_t n = w.shape.front(), k = w.shape.back();
+      const int64_t g = group ? group : k;
+      if (k % g) {
+        return fail("--lm-head-quant: K=" + Twine(k) +
+                    " is not a multiple of the group " + Twine(g));
+      }
+      fd::reference::Int8Rows q =
+          fd::reference::quantizeInt8Rows(w.data.data(), n, k, g);
+      auto dq = std::make_shared<fd::reference::Weight>();
+      dq->name = w.name;
+      dq->shape = w.shape;
+      dq->data =
+          fd::reference::dequantInt8Rows(q.q.data(), q.scales.data(), n, k, g);
+      head->weight = std::move(dq);
+    }
   }
   int64_t vocab = program->vocabSize;
   std::vector<int32_t> prompt(promptIds.begin(), promptIds.end());

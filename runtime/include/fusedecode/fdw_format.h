@@ -54,6 +54,7 @@ typedef enum FdwDType {
   FDW_F16 = 3,
   FDW_BF16 = 4,
   FDW_F32 = 5,
+  FDW_I8 = 6, /* symmetric int8 codes (w8.qweight) */
 } FdwDType;
 
 #ifdef __cplusplus
