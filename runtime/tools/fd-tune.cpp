@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GpuDriver.h"
+#include "Plan.h"
 #include "RandomFill.h"
 
 #include <CLI/CLI.hpp>
@@ -67,13 +68,8 @@ struct JobBuffer {
   int64_t idsBelow = 0, copies = 1;
 };
 
-struct JobArg {
-  enum Kind { Buffer, Null, I32, F32, U64 } kind = Null;
-  size_t buffer = 0;
-  int32_t i32 = 0;
-  float f32 = 0;
-  uint64_t u64 = 0;
-};
+/// A candidate's kernel argument: plan.json's argument kinds.
+using JobArg = fd::runtime::PlanArg;
 
 struct JobCandidate {
   int rows = 0, lanes = 0, waves = 0;
