@@ -91,15 +91,15 @@ FD_DEVICE void clampRows(int row0, int n, int (&rows)[ROWS]) {
 }
 
 /// Sums each lane's partial dot products over its group; the group's first
-/// lane stores the rows that exist.
+/// lane stores the rows that exist, times `scale` (a gate; 1 is exact).
 template <int ROWS, int LANES, int M, bool OUT_BF16, bool ACCUM = false>
 FD_DEVICE void reduceAndStore(float (&acc)[ROWS][M], void *y, int n, int row0,
-                              int lane) {
+                              int lane, float scale = 1.0f) {
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      const float v = waveSum<LANES>(acc[r][m]);
+      const float v = waveSum<LANES>(acc[r][m]) * scale;
       if (lane == 0 && row0 + r < n) {
         storeOut<OUT_BF16, ACCUM>(y, m * n + row0 + r, v);
       }
@@ -427,11 +427,11 @@ enum GemvSegmentKind { kSegmentW4 = 1, kSegmentBf16 = 2 };
 
 /// Block `block` of segment `seg`: the rows a lone gemv_w4a16 / gemv_bf16
 /// with the same ROWS, LANES and WAVES would compute in that block, with
-/// the same arithmetic in the same order.
+/// the same arithmetic in the same order; each output times `scale`.
 template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
 FD_DEVICE void gemvSegmentBlock(const GemvSegment &seg,
                                 const uint16_t *__restrict__ x, int k,
-                                int block) {
+                                int block, float scale = 1.0f) {
   static_assert(KIND == kSegmentW4 || KIND == kSegmentBf16,
                 "segment kind: 1 = w4a16, 2 = bf16");
   const WaveSplit<ROWS, LANES> split(WAVES, block);
@@ -453,7 +453,7 @@ FD_DEVICE void gemvSegmentBlock(const GemvSegment &seg,
     gemvBf16Partial<ROWS, LANES, 1, uint16_t>(w, x, k, split.lane, acc);
   }
   reduceAndStore<ROWS, LANES, 1, false>(acc, seg.y, seg.n, split.row0,
-                                        split.lane);
+                                        split.lane, scale);
 }
 
 /// Dispatches block `block` of a launch whose segments take consecutive

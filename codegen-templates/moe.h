@@ -5,6 +5,11 @@
 // memory; gemv_w4a16_experts runs gate/up and down for those ids;
 // silu_mul joins gate and up; moe_combine adds the weighted experts and the
 // gated shared expert to the residual stream. No id ever reaches the host.
+// Fused forms: router_gemv_topk (router GEMV, softmax and top-k in one
+// launch), gemv_gated (the shared expert's down projection times its
+// sigmoid gate, the gate's dot product reduced in the same launch) and
+// moe_down_combine (every routed expert's down projection, the shared
+// expert's and the weighted sum into the residual stream in one launch).
 //
 //===----------------------------------------------------------------------===//
 
@@ -109,6 +114,241 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   const int i = blockX() * THREADS + threadX();
   if (i < n) {
     h[i] += y[i];
+  }
+}
+
+/// The most experts router_gemv_topk handles: its softmax and top-k keep
+/// the logits in registers, kMaxFusedExperts / threads per thread.
+constexpr int kMaxFusedExperts = 512;
+
+/// Softmax over e logits and the top k (largest first, lowest index on ties),
+/// renormalised when `renormalize` — router_topk's result, with the logits
+/// held in registers (thread t owns t, t + THREADS, ...). e <=
+/// kMaxFusedExperts. Results are written by thread 0.
+template <int THREADS>
+FD_DEVICE void softmaxTopkRegisters(const float *logits, int e, int k,
+                                    int renormalize, int32_t *ids,
+                                    float *weights, float *red, int *redI) {
+  constexpr int kPer = (kMaxFusedExperts + THREADS - 1) / THREADS;
+  FD_SHARED int taken;
+  float p[kPer];
+  float m = negInf();
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int i = threadX() + j * THREADS;
+    p[j] = i < e ? loadCoherent(logits + i) : negInf();
+    m = p[j] > m ? p[j] : m;
+  }
+  m = blockMax<THREADS>(m, red);
+  float sum = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    if (threadX() + j * THREADS < e) {
+      p[j] = expF(p[j] - m);
+      sum += p[j];
+    }
+  }
+  sum = blockSum<THREADS>(sum, red);
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    if (threadX() + j * THREADS < e) {
+      p[j] /= sum;
+    }
+  }
+  float chosenSum = 0.0f;
+  for (int r = 0; r < k; ++r) {
+    float best = negInf();
+    int bi = 0x7fffffff;
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      if (p[j] > best) { // ascending j: the lowest index wins ties
+        best = p[j];
+        bi = threadX() + j * THREADS;
+      }
+    }
+    blockArgmax<THREADS>(best, bi, red, redI);
+    if (threadX() == 0) {
+      ids[r] = bi;
+      weights[r] = best;
+      chosenSum += best;
+      taken = bi;
+    }
+    barrier();
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      if (threadX() + j * THREADS == taken) {
+        p[j] = negInf();
+      }
+    }
+    barrier();
+  }
+  if (threadX() == 0 && renormalize) {
+    for (int r = 0; r < k; ++r) {
+      weights[r] /= chosenSum;
+    }
+  }
+}
+
+/// The router in one launch: each block computes its rows of the e logits
+/// (KIND 1 w4a16, 2 bf16, as a gemv_segments segment), and the last block
+/// to finish — counted in `done`, which it resets to 0 for the next launch
+/// — takes the softmax and top-k (router_topk's result). `done` must be 0
+/// before the first launch. e <= kMaxFusedExperts.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    router_gemv_topk(const uint16_t *__restrict__ x, int k, const void *w,
+                     const uint16_t *scales, const uint8_t *zeros,
+                     float *logits, int e, int topk, int renormalize,
+                     int32_t *ids, float *weights, uint32_t *done) {
+  constexpr int kThreads = WAVES * 32;
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  FD_SHARED float red[WAVES];
+  FD_SHARED int redI[WAVES];
+  FD_SHARED int last;
+  const GemvSegment seg{w, scales, zeros, logits, e};
+  gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k,
+                                                           blockX());
+  // Release this block's logits, then count the block.
+  fenceDevice();
+  barrier();
+  if (threadX() == 0) {
+    const uint32_t blocks = (e + kRowsPerBlock - 1) / kRowsPerBlock;
+    last = atomicAddDevice(done, 1u) == blocks - 1;
+  }
+  barrier();
+  if (!last) {
+    return;
+  }
+  fenceDevice(); // acquire every other block's logits
+  softmaxTopkRegisters<kThreads>(logits, e, topk, renormalize, ids, weights,
+                                 red, redI);
+  if (threadX() == 0) {
+    *done = 0;
+  }
+}
+
+/// sigmoid(gateW . gateX) over gk values (gk % 8 == 0), reduced by the
+/// whole block; every thread gets it. The shared expert's gate: an M = N = 1
+/// dot product, cheaper recomputed per block than launched as a GEMV.
+template <int THREADS>
+FD_DEVICE float blockSigmoidGate(const uint16_t *__restrict__ gateW,
+                                 const uint16_t *__restrict__ gateX, int gk,
+                                 float *red) {
+  float s = 0.0f;
+  for (int i = threadX() * 8; i < gk; i += THREADS * 8) {
+    float a[8], b[8];
+    loadX8(gateW + i, a);
+    loadX8(gateX + i, b);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      s += a[j] * b[j];
+    }
+  }
+  return sigmoidF(blockSum<THREADS>(s, red));
+}
+
+/// y = sigmoid(gateW . gateX) * (W x): the shared expert's down projection
+/// (W w4a16 or bf16, KIND 1 / 2, as a gemv_segments segment) with its gate
+/// in the epilogue. gk % 8 == 0.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_gated(const uint16_t *__restrict__ x, int k, const void *w,
+               const uint16_t *scales, const uint8_t *zeros, float *y, int n,
+               const uint16_t *__restrict__ gateW,
+               const uint16_t *__restrict__ gateX, int gk) {
+  FD_SHARED float red[WAVES];
+  const float g = blockSigmoidGate<WAVES * 32>(gateW, gateX, gk, red);
+  const GemvSegment seg{w, scales, zeros, y, n};
+  gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, blockX(),
+                                                           g);
+}
+
+/// The MoE block's output in one launch:
+///   out[j] = base[j] + sum_s routeWeights[s] * (W_{ids[s]} x_s)[j]
+///            + g * (Wshared sharedX)[j]
+/// with the routed experts' down projections (w4a16 [E, n, k], x_s bf16
+/// [slots][k]) and the shared expert's (SHARED 1 w4a16 with the same GROUP
+/// and ZEROS, 2 bf16, 0 none; K = sharedK) in the same lane groups, each
+/// lane's partial sums weighted before the one reduction. g is
+/// sigmoid(gateW . gateX) over gateK values when gateW is given, else
+/// sigmoid(*gateLogit) when that is, else 1. base may be null or out (the
+/// residual stream, updated in place).
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int SHARED>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    moe_down_combine(float *out, const float *base,
+                     const int32_t *__restrict__ qweight,
+                     const uint16_t *__restrict__ scales,
+                     const uint8_t *__restrict__ zeros,
+                     const int32_t *__restrict__ expertIds,
+                     const float *__restrict__ routeWeights,
+                     const uint16_t *__restrict__ x, int slots, int k,
+                     const void *sharedW, const uint16_t *sharedScales,
+                     const uint8_t *sharedZeros,
+                     const uint16_t *__restrict__ sharedX, int sharedK,
+                     const float *__restrict__ gateLogit,
+                     const uint16_t *__restrict__ gateW,
+                     const uint16_t *__restrict__ gateX, int gateK, int n) {
+  static_assert(SHARED >= 0 && SHARED <= 2,
+                "shared expert: 0 none, 1 w4a16, 2 bf16");
+  FD_SHARED float red[WAVES];
+  float g = 1.0f;
+  if (gateW) { // uniform: every thread takes the same branch
+    g = blockSigmoidGate<WAVES * 32>(gateW, gateX, gateK, red);
+  } else if (gateLogit) {
+    g = sigmoidF(*gateLogit);
+  }
+  const WaveSplit<ROWS, LANES> split(WAVES);
+  if (split.waveRow0 >= n) {
+    return;
+  }
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, n, rows);
+  const int64_t groups = k / GROUP;
+  float acc[ROWS][1] = {};
+#pragma unroll 4
+  for (int s = 0; s < slots; ++s) {
+    const int64_t e = expertIds[s];
+    const float ws = routeWeights[s];
+    W4Rows<ROWS> w;
+    setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
+        w, qweight + e * n * (k / 8), scales + e * n * groups,
+        ZEROS ? zeros + e * n * groups : zeros, k, rows);
+    float part[ROWS][1] = {};
+    gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(
+        w, x + static_cast<int64_t>(s) * k, k, split.lane, part);
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      acc[r][0] += ws * part[r][0];
+    }
+  }
+  if constexpr (SHARED != 0) {
+    float part[ROWS][1] = {};
+    if constexpr (SHARED == kSegmentW4) {
+      W4Rows<ROWS> w;
+      setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
+          w, static_cast<const int32_t *>(sharedW), sharedScales, sharedZeros,
+          sharedK, rows);
+      gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, sharedX, sharedK,
+                                                  split.lane, part);
+    } else {
+      Bf16Rows<ROWS> w;
+      setBf16Rows<0, ROWS, ROWS>(w, static_cast<const uint16_t *>(sharedW),
+                                 sharedK, rows);
+      gemvBf16Partial<ROWS, LANES, 1, uint16_t>(w, sharedX, sharedK,
+                                                split.lane, part);
+    }
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      acc[r][0] += g * part[r][0];
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    const float v = waveSum<LANES>(acc[r][0]);
+    const int row = split.row0 + r;
+    if (split.lane == 0 && row < n) {
+      out[row] = (base ? base[row] : 0.0f) + v;
+    }
   }
 }
 

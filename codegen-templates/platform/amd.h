@@ -98,6 +98,21 @@ FD_DEVICE Vec4i load16(const void *p) {
   return *reinterpret_cast<const Vec4i *>(p);
 }
 
+/// Device-scope memory fence: this thread's writes are visible to every
+/// block before its later writes; as an acquire it also invalidates this
+/// unit's vector caches (the last-block-done pattern).
+FD_DEVICE void fenceDevice() { __builtin_amdgcn_fence(__ATOMIC_SEQ_CST, "agent"); }
+/// Device-scope atomic add; returns the old value.
+FD_DEVICE uint32_t atomicAddDevice(uint32_t *p, uint32_t v) {
+  return __scoped_atomic_fetch_add(p, v, __ATOMIC_RELAXED,
+                                   __MEMORY_SCOPE_DEVICE);
+}
+/// A float another block wrote during this launch (after fenceDevice the
+/// caches hold no stale line; volatile keeps the load where it is).
+FD_DEVICE float loadCoherent(const float *p) {
+  return *static_cast<const volatile float *>(p);
+}
+
 } // namespace fd::gpu
 
 #endif

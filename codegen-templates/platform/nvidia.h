@@ -67,6 +67,17 @@ FD_DEVICE Vec4i load16(const void *p) {
   return Vec4i{v.x, v.y, v.z, v.w};
 }
 
+/// Device-scope memory fence: this thread's writes are visible to every
+/// block before its later writes (the last-block-done pattern).
+FD_DEVICE void fenceDevice() { __threadfence(); }
+/// Device-scope atomic add; returns the old value.
+FD_DEVICE uint32_t atomicAddDevice(uint32_t *p, uint32_t v) {
+  return atomicAdd(p, v);
+}
+/// A float another block wrote during this launch: read through L2, never
+/// a stale L1 line.
+FD_DEVICE float loadCoherent(const float *p) { return __ldcg(p); }
+
 } // namespace fd::gpu
 
 #endif

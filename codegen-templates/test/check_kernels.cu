@@ -871,6 +871,257 @@ void checkMoeTail(int slots, int d) {
   compareAll(what, ref2, [&](size_t i) { return got[i]; }, 1e-6, 1e-6);
 }
 
+/// router_gemv_topk (GEMV, softmax and top-k in one launch, the last block
+/// doing the top-k) against the unfused gemv_bf16 / gemv_w4a16 +
+/// router_topk<256> with the same ROWS / LANES / WAVES: logits bit for bit,
+/// ids equal, weights within a few ulps (the softmax sums in another
+/// order). Launched three times on fresh inputs: the block count must reset
+/// itself to 0.
+template <int ROWS, int LANES, int WAVES, int KIND>
+void checkRouterFused(int e, int k, int topk, bool renorm) {
+  constexpr int G = 128;
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int blocks = (e + rowsPerBlock - 1) / rowsPerBlock;
+  DeviceBuffer<uint32_t> done(std::vector<uint32_t>{0u});
+  for (int round = 0; round < 3; ++round) {
+    std::vector<uint16_t> x = randomBf16(k, 1.0f);
+    DeviceBuffer<uint16_t> dx(x);
+    std::unique_ptr<DeviceBuffer<uint16_t>> wb, sb;
+    std::unique_ptr<DeviceBuffer<int32_t>> qb;
+    const void *w = nullptr;
+    const uint16_t *scales = nullptr;
+    if (KIND == fd::kernels::kSegmentW4) {
+      RandomW4 rw = randomW4(e, k, G, false);
+      qb = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
+      sb = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
+      w = qb->ptr;
+      scales = sb->ptr;
+    } else {
+      wb = std::make_unique<DeviceBuffer<uint16_t>>(randomBf16(
+          static_cast<size_t>(e) * k, 3.0f / std::sqrt(static_cast<float>(k))));
+      w = wb->ptr;
+    }
+    DeviceBuffer<float> logits(static_cast<size_t>(e)),
+        lone(static_cast<size_t>(e));
+    DeviceBuffer<int32_t> ids(static_cast<size_t>(topk)),
+        loneIds(static_cast<size_t>(topk));
+    DeviceBuffer<float> wts(static_cast<size_t>(topk)),
+        loneWts(static_cast<size_t>(topk));
+    fd::kernels::router_gemv_topk<ROWS, LANES, WAVES, G, false, KIND>
+        <<<blocks, WAVES * 32>>>(dx.ptr, k, w, scales, nullptr, logits.ptr, e,
+                                 topk, renorm ? 1 : 0, ids.ptr, wts.ptr,
+                                 done.ptr);
+    CHECK_LAUNCH();
+    if (KIND == fd::kernels::kSegmentW4) {
+      fd::kernels::gemv_w4a16<ROWS, LANES, 1, WAVES, G, false, false, false>
+          <<<blocks, WAVES * 32>>>(static_cast<const int32_t *>(w), scales,
+                                   nullptr, dx.ptr, lone.ptr, e, k);
+    } else {
+      fd::kernels::gemv_bf16<ROWS, LANES, 1, WAVES, false, false>
+          <<<blocks, WAVES * 32>>>(static_cast<const uint16_t *>(w), dx.ptr,
+                                   lone.ptr, e, k);
+    }
+    CHECK_LAUNCH();
+    fd::kernels::router_topk<256><<<1, 256>>>(
+        lone.ptr, e, topk, renorm ? 1 : 0, loneIds.ptr, loneWts.ptr);
+    CHECK_LAUNCH();
+    std::vector<float> l = logits.read(), ll = lone.read();
+    std::vector<int32_t> gi = ids.read(), li = loneIds.read();
+    std::vector<float> gw = wts.read(), lw = loneWts.read();
+    const bool logitsEqual =
+        std::memcmp(l.data(), ll.data(), l.size() * sizeof(float)) == 0;
+    const bool idsEqual = gi == li;
+    const uint32_t count = done.read()[0];
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "router_gemv_topk<%d,%d,%d,%s> E=%d K=%d k=%d #%d (logits %s, "
+                  "ids %s, count %u)",
+                  ROWS, LANES, WAVES, KIND == 1 ? "w4" : "bf16", e, k, topk,
+                  round, logitsEqual ? "=" : "DIFFER", idsEqual ? "=" : "DIFFER",
+                  count);
+    std::vector<double> ref(lw.begin(), lw.end());
+    const bool ok = logitsEqual && idsEqual && count == 0;
+    compareAll(
+        what, ref,
+        [&](size_t i) { return ok ? static_cast<double>(gw[i]) : NAN; }, 1e-5,
+        1e-9);
+  }
+}
+
+/// moe_down_combine (routed experts' down projections, the shared expert's,
+/// the gate and the weighted sum into the residual in one launch) against
+/// the unfused chain on the GPU — gemv_w4a16_experts, the shared expert's
+/// GEMV, the gate's one-row gemv_bf16, moe_combine — and against a double
+/// reference; gemv_gated (the shared expert with its gate) likewise. The
+/// tolerance per element is fp32 rounding of each product sum:
+/// 2e-5 x (sum_s |w_s| sum_k |W x| + g sum_k |Ws xs| + |base|).
+template <int ROWS, int LANES, int WAVES, int SHARED>
+void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
+  constexpr int G = 128;
+  constexpr double kRel = 2e-5;
+  std::vector<int32_t> allQ;
+  std::vector<uint16_t> allS;
+  std::vector<std::vector<float>> w(e);
+  for (int ex = 0; ex < e; ++ex) {
+    RandomW4 rw = randomW4(n, k, G, false);
+    allQ.insert(allQ.end(), rw.packed.qweight.begin(), rw.packed.qweight.end());
+    allS.insert(allS.end(), rw.packed.scales.begin(), rw.packed.scales.end());
+    w[ex] = std::move(rw.w);
+  }
+  std::vector<int32_t> ids(e);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  ids.resize(slots);
+  std::vector<float> routeW = randomF(slots, 0.3f), base = randomF(n, 3.0f);
+  std::vector<uint16_t> x = randomBf16(static_cast<size_t>(slots) * k, 1.0f),
+                        sx = randomBf16(k, 1.0f), gx = randomBf16(h, 1.0f),
+                        gw = randomBf16(h, 1.0f / std::sqrt(float(h)));
+  // The shared expert: [n][k], bf16 or w4.
+  std::vector<float> sw;
+  std::unique_ptr<DeviceBuffer<uint16_t>> swb, ssb;
+  std::unique_ptr<DeviceBuffer<int32_t>> sqb;
+  if (SHARED == fd::kernels::kSegmentW4) {
+    RandomW4 rw = randomW4(n, k, G, false);
+    sqb = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
+    ssb = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
+    sw = std::move(rw.w);
+  } else {
+    std::vector<uint16_t> b = randomBf16(static_cast<size_t>(n) * k,
+                                         1.0f / std::sqrt(float(k)));
+    sw.resize(b.size());
+    for (size_t i = 0; i < b.size(); ++i) {
+      sw[i] = fromBf16(b[i]);
+    }
+    swb = std::make_unique<DeviceBuffer<uint16_t>>(b);
+  }
+  const void *sharedW = SHARED == 1 ? static_cast<const void *>(sqb->ptr)
+                                    : static_cast<const void *>(swb->ptr);
+  const uint16_t *sharedS = SHARED == 1 ? ssb->ptr : nullptr;
+  // Double reference.
+  double dot = 0;
+  for (int i = 0; i < h; ++i) {
+    dot += static_cast<double>(fromBf16(gw[i])) * fromBf16(gx[i]);
+  }
+  const double g = sigmoidD(dot);
+  std::vector<double> ref(n), tol(n), part(n), partAbs(n), sharedRef(n),
+      sharedAbs(n);
+  for (int j = 0; j < n; ++j) {
+    ref[j] = base[j];
+    tol[j] = std::fabs(base[j]);
+  }
+  for (int s = 0; s < slots; ++s) {
+    matvecRef(w[ids[s]].data(), x.data() + static_cast<size_t>(s) * k, n, k,
+              part.data(), partAbs.data());
+    for (int j = 0; j < n; ++j) {
+      ref[j] += routeW[s] * part[j];
+      tol[j] += std::fabs(routeW[s]) * partAbs[j];
+    }
+  }
+  matvecRef(sw.data(), sx.data(), n, k, sharedRef.data(), sharedAbs.data());
+  for (int j = 0; j < n; ++j) {
+    ref[j] += g * sharedRef[j];
+    tol[j] = kRel * (tol[j] + g * sharedAbs[j]) + 1e-30;
+  }
+
+  DeviceBuffer<int32_t> dq(allQ), di(ids);
+  DeviceBuffer<uint16_t> ds(allS), dx(x), dsx(sx), dgx(gx), dgw(gw);
+  DeviceBuffer<float> dr(routeW), fused(base), chain(base);
+  DeviceBuffer<float> dgl(static_cast<size_t>(1));
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+  // The unfused chain (the gate as a logit when the fused launch takes it
+  // as a logit too).
+  DeviceBuffer<float> de(static_cast<size_t>(slots) * n),
+      dsd(static_cast<size_t>(n));
+  fd::kernels::gemv_w4a16_experts<ROWS, LANES, WAVES, G, false, false>
+      <<<dim3(blocks, slots), WAVES * 32>>>(dq.ptr, ds.ptr, nullptr, di.ptr,
+                                            dx.ptr, k, de.ptr, n, k);
+  CHECK_LAUNCH();
+  if (SHARED == fd::kernels::kSegmentW4) {
+    fd::kernels::gemv_w4a16<ROWS, LANES, 1, WAVES, G, false, false, false>
+        <<<blocks, WAVES * 32>>>(sqb->ptr, sharedS, nullptr, dsx.ptr, dsd.ptr,
+                                 n, k);
+  } else {
+    fd::kernels::gemv_bf16<ROWS, LANES, 1, WAVES, false, false>
+        <<<blocks, WAVES * 32>>>(swb->ptr, dsx.ptr, dsd.ptr, n, k);
+  }
+  CHECK_LAUNCH();
+  fd::kernels::gemv_bf16<1, 32, 1, 2, false, false>
+      <<<1, 64>>>(dgw.ptr, dgx.ptr, dgl.ptr, 1, h);
+  CHECK_LAUNCH();
+  fd::kernels::moe_combine<256><<<(n + 255) / 256, 256>>>(
+      chain.ptr, chain.ptr, de.ptr, dr.ptr, slots, dsd.ptr, dgl.ptr, n);
+  CHECK_LAUNCH();
+  fd::kernels::moe_down_combine<ROWS, LANES, WAVES, G, false, SHARED>
+      <<<blocks, WAVES * 32>>>(
+          fused.ptr, fused.ptr, dq.ptr, ds.ptr, nullptr, di.ptr, dr.ptr,
+          dx.ptr, slots, k, sharedW, sharedS, nullptr, dsx.ptr, k,
+          gateDot ? nullptr : dgl.ptr, gateDot ? dgw.ptr : nullptr,
+          gateDot ? dgx.ptr : nullptr, h, n);
+  CHECK_LAUNCH();
+  std::vector<float> f = fused.read(), c = chain.read();
+  auto compare = [&](const char *against, const std::vector<double> &r,
+                     const std::vector<float> &got) {
+    double worst = 0;
+    size_t bad = 0;
+    for (int j = 0; j < n; ++j) {
+      if (!std::isfinite(got[j])) {
+        ++bad;
+        continue;
+      }
+      worst = std::max(worst, std::fabs(got[j] - r[j]) / tol[j]);
+    }
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "moe_down_combine<%d,%d,%d,shared %s> E=%d slots=%d N=%d "
+                  "K=%d gate %s vs %s",
+                  ROWS, LANES, WAVES, SHARED == 1 ? "w4" : "bf16", e, slots, n,
+                  k, gateDot ? "dot" : "logit", against);
+    report(what, worst, bad);
+  };
+  compare("double", ref, f);
+  compare("unfused", std::vector<double>(c.begin(), c.end()), f);
+
+  if (gateDot) {
+    // gemv_gated: the shared expert's rows times sigmoid(gate . x).
+    DeviceBuffer<float> gated(static_cast<size_t>(n));
+    fd::kernels::gemv_gated<ROWS, LANES, WAVES, G, false, SHARED>
+        <<<blocks, WAVES * 32>>>(dsx.ptr, k, sharedW, sharedS, nullptr,
+                                 gated.ptr, n, dgw.ptr, dgx.ptr, h);
+    CHECK_LAUNCH();
+    std::vector<float> y = gated.read(), lone = dsd.read();
+    const float gl = dgl.read()[0];
+    std::vector<double> r(n), unf(n);
+    for (int j = 0; j < n; ++j) {
+      r[j] = g * sharedRef[j];
+      unf[j] = sigmoidD(gl) * lone[j];
+    }
+    // fp32 GEMV error times g, plus the gate's own rounding through the
+    // sigmoid (derivative <= 1/4 of a dot with sum |w x| ~ sqrt(h)).
+    double worst = 0, worstUnf = 0;
+    size_t bad = 0;
+    for (int j = 0; j < n; ++j) {
+      if (!std::isfinite(y[j])) {
+        ++bad;
+        continue;
+      }
+      const double t = kRel * (g * sharedAbs[j] + std::fabs(sharedRef[j])) +
+                       1e-30;
+      worst = std::max(worst, std::fabs(y[j] - r[j]) / t);
+      worstUnf = std::max(worstUnf, std::fabs(y[j] - unf[j]) / t);
+    }
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "gemv_gated<%d,%d,%d,%s> N=%d K=%d gate K=%d vs double", ROWS,
+                  LANES, WAVES, SHARED == 1 ? "w4" : "bf16", n, k, h);
+    report(what, worst, bad);
+    std::snprintf(what, sizeof what,
+                  "gemv_gated<%d,%d,%d,%s> N=%d K=%d gate K=%d vs unfused",
+                  ROWS, LANES, WAVES, SHARED == 1 ? "w4" : "bf16", n, k, h);
+    report(what, worstUnf, bad);
+  }
+}
+
 /// Gated DeltaNet over `tokens` decode steps (conv and recurrent state carried
 /// on the device) against fd-ref's recurrence in double.
 void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
@@ -1343,6 +1594,17 @@ int main(int argc, char **argv) {
   checkRouter(8, 2, true);
   checkRouter(128, 8, false);
   checkMoeTail(8, 2048);
+  // The fused MoE launches (fd-fuse-router, -shared-gate, -moe-combine) at
+  // the 35B-A3B shapes, the most experts the fused top-k takes, w4 routers
+  // and shared experts, ragged N.
+  checkRouterFused<1, 32, 4, 2>(256, 2048, 8, true);
+  checkRouterFused<2, 16, 2, 2>(512, 2048, 10, true);
+  checkRouterFused<4, 8, 8, 1>(128, 2048, 8, false);
+  checkRouterFused<1, 32, 2, 2>(8, 64, 2, true);
+  checkMoeDownFused<1, 16, 4, 2>(16, 8, 2048, 512, 2048, true);
+  checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
+  checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);
+  checkMoeDownFused<2, 32, 8, 1>(8, 2, 88, 128, 64, true);
   checkGdn(16, 32, 128, 128, 4, 3);              // Qwen3.5-35B-A3B
   checkGdn(2, 4, 16, 16, 4, 5);                  // tiny
   checkAttention(16, 2, 256, 64, true, true, 5); // Qwen3.5-35B-A3B

@@ -69,6 +69,22 @@ template __global__ void gemv_w4a16_experts<2, 16, 4, 128, false, false>(
     const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *, int,
     void *, int, int);
 template __global__ void router_topk<256>(const float *, int, int, int, int32_t *, float *);
+// The fused MoE forms at the 35B-A3B shapes (router bf16 256 x 2048, shared
+// expert bf16 2048 x 512 gated by a 2048-long dot, routed w4 2048 x 512).
+template __global__ void router_gemv_topk<1, 32, 4, 32, false, 2>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int, int,
+    int, int32_t *, float *, uint32_t *);
+template __global__ void gemv_gated<1, 16, 4, 32, false, 2>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
+    const uint16_t *, const uint16_t *, int);
+template __global__ void moe_down_combine<1, 16, 4, 128, false, 2>(
+    float *, const float *, const int32_t *, const uint16_t *, const uint8_t *, const int32_t *,
+    const float *, const uint16_t *, int, int, const void *, const uint16_t *, const uint8_t *,
+    const uint16_t *, int, const float *, const uint16_t *, const uint16_t *, int, int);
+template __global__ void moe_down_combine<2, 16, 4, 128, true, 1>(
+    float *, const float *, const int32_t *, const uint16_t *, const uint8_t *, const int32_t *,
+    const float *, const uint16_t *, int, int, const void *, const uint16_t *, const uint8_t *,
+    const uint16_t *, int, const float *, const uint16_t *, const uint16_t *, int, int);
 template __global__ void silu_mul<256>(const float *, const float *, uint16_t *, int);
 template __global__ void moe_combine<256>(float *, const float *, const float *, const float *,
                                           int, const float *, const float *, int);

@@ -261,6 +261,66 @@ std::vector<TemplateInfo> build() {
         {In, "step", "const int32_t *"},
         {Out, "out", "int32_t *"}}},
   };
+  // The fused MoE templates: the GEMV knobs, then the segment kind.
+  const std::vector<P> gemvKnobs = {
+      {I, "ROWS"}, {I, "LANES"}, {I, "WAVES"}, {I, "GROUP"}, {B, "ZEROS"}};
+  TemplateInfo router{"router_gemv_topk",
+                      "moe.h",
+                      gemvKnobs,
+                      {{In, "x", "const uint16_t *"},
+                       {S, "k", "int"},
+                       {In, "w", "const void *"},
+                       {In, "scales", "const uint16_t *"},
+                       {In, "zeros", "const uint8_t *"},
+                       {Out, "logits", "float *"},
+                       {S, "e", "int"},
+                       {S, "topk", "int"},
+                       {S, "renormalize", "int"},
+                       {Out, "ids", "int32_t *"},
+                       {Out, "weights", "float *"},
+                       {Out, "done", "uint32_t *"}}};
+  router.params.push_back({I, "KIND"});
+  all.push_back(router);
+  TemplateInfo gated{"gemv_gated",
+                     "moe.h",
+                     gemvKnobs,
+                     {{In, "x", "const uint16_t *"},
+                      {S, "k", "int"},
+                      {In, "w", "const void *"},
+                      {In, "scales", "const uint16_t *"},
+                      {In, "zeros", "const uint8_t *"},
+                      {Out, "y", "float *"},
+                      {S, "n", "int"},
+                      {In, "gateW", "const uint16_t *"},
+                      {In, "gateX", "const uint16_t *"},
+                      {S, "gk", "int"}}};
+  gated.params.push_back({I, "KIND"});
+  all.push_back(gated);
+  TemplateInfo down{"moe_down_combine",
+                    "moe.h",
+                    gemvKnobs,
+                    {{Out, "out", "float *"},
+                     {In, "base", "const float *"},
+                     {In, "qweight", "const int32_t *"},
+                     {In, "scales", "const uint16_t *"},
+                     {In, "zeros", "const uint8_t *"},
+                     {In, "expertIds", "const int32_t *"},
+                     {In, "routeWeights", "const float *"},
+                     {In, "x", "const uint16_t *"},
+                     {S, "slots", "int"},
+                     {S, "k", "int"},
+                     {In, "sharedW", "const void *"},
+                     {In, "sharedScales", "const uint16_t *"},
+                     {In, "sharedZeros", "const uint8_t *"},
+                     {In, "sharedX", "const uint16_t *"},
+                     {S, "sharedK", "int"},
+                     {In, "gateLogit", "const float *"},
+                     {In, "gateW", "const uint16_t *"},
+                     {In, "gateX", "const uint16_t *"},
+                     {S, "gateK", "int"},
+                     {S, "n", "int"}}};
+  down.params.push_back({I, "SHARED"});
+  all.push_back(down);
   all.push_back(w4GluTemplate("gemv_w4a16_glu", false));
   all.push_back(w4GluTemplate("gemv_w4a16_experts_glu", true));
   for (int count = 2; count <= 4; ++count) {

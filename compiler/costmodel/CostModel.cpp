@@ -23,6 +23,12 @@ int64_t GemvShape::kPerLaneStep() const {
 }
 
 int64_t GemvShape::stepsPerWave(int lanes) const {
+  if (sumSlots) {
+    const int64_t sharedSteps =
+        sharedK > 0 ? ceilDiv(sharedK, lanes * (sharedKind == Bf16 ? 8 : 32))
+                    : 0;
+    return slots * ceilDiv(k, lanes * kPerLaneStep()) + sharedSteps;
+  }
   if (segments.empty()) {
     return ceilDiv(k, lanes * kPerLaneStep());
   }
@@ -59,6 +65,20 @@ int64_t GemvShape::bytes() const {
   }
   const int64_t x = m * k * (kind == Bf16 && xFloat ? 4 : 2);
   const int64_t y = m * n * (outBf16 ? 2 : 4) * (accumulate ? 2 : 1);
+  if (sumSlots) {
+    // Every slot's expert and x row, the shared expert's, the output once.
+    int64_t shared = 0;
+    if (sharedK > 0) {
+      GemvShape one;
+      one.kind = sharedKind;
+      one.n = n;
+      one.k = sharedK;
+      one.group = group;
+      one.zeros = zeros;
+      shared = one.bytes() - n * 4;
+    }
+    return slots * (weights + x) + shared + y;
+  }
   // Experts: each slot reads its own expert's weights, the activations and
   // writes its row.
   return slots * (weights + y + x);
@@ -97,7 +117,7 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
   Prediction p;
   p.bytes = shape.bytes();
   p.occupancy = occupancy(t, registers, localBytes, config.blockThreads());
-  p.blocks = gemvGridX(shape, config) * shape.slots;
+  p.blocks = gemvGridX(shape, config) * (shape.sumSlots ? 1 : shape.slots);
   // Resident blocks per unit: AMD counts waves per SIMD, a block's waves
   // spread over the unit's SIMDs; NVIDIA counts warps per SM.
   const int64_t wavesPerUnit =

@@ -51,6 +51,12 @@ struct GemvShape {
   bool outBf16 = false;
   bool accumulate = false; // y += (reads y too)
   bool glu = false; // gate and up matrices, bf16(silu(gate x) * up x) out
+  /// W4Experts summed in one launch (moe_down_combine): each lane group
+  /// runs every slot in turn (grid y 1), then a shared expert of
+  /// `sharedKind` over `sharedK` (0: none) for the same rows.
+  bool sumSlots = false;
+  Kind sharedKind = Bf16;
+  int64_t sharedK = 0;
   /// The elements of K one lane consumes per step (one 16-byte weight load);
   /// segments: the coarsest (LANES must suit every segment).
   int64_t kPerLaneStep() const;

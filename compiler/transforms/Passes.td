@@ -116,6 +116,110 @@ def FuseGluPass : Pass<"fd-fuse-glu", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseRouterPass : Pass<"fd-fuse-router", "mlir::ModuleOp"> {
+  let summary = "Compute the MoE router GEMV, softmax and top-k in one launch";
+  let description = [{
+    A `router_topk` launch whose logits come from a one-token GEMV
+    (`gemv_bf16` or `gemv_w4a16`, float output) becomes one
+    `router_gemv_topk` launch at `router_topk`'s place, epilogue
+    `softmax_topk`: every block computes its rows of the logits with the
+    GEMV's arithmetic (a `gemv_segments` segment of KIND 1 = w4, 2 = bf16),
+    releases them with a device-scope fence and counts itself in a 4-byte
+    state buffer `s.<ids>.done`; the last block to arrive reads all the
+    logits back and takes the softmax and top-k with the logits in
+    registers, then resets the count for the next token. One launch and its
+    gap disappear per MoE layer. Applied only with at most 512 experts (the
+    registers the top-k holds), when the logits have no other reader and
+    nothing between the GEMV and `router_topk` writes what the GEMV reads or
+    touches the ids and weights. The softmax sums in another order than
+    `router_topk`'s, so weights can differ in the last bits. Run before
+    `fd-fuse-horizontal`, which would otherwise put the router GEMV into a
+    `gemv_segments` launch.
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_bf16" <{...}> ... ins [@w.router, @a.x] outs [@a.logits] scalars {k = 2048, n = 256}
+    fdkernel.launch "router_topk" <{THREADS = 256}> ... ins [@a.logits] outs [@a.ids, @a.weights] scalars {e = 256, k = 8, renormalize = 1}
+    ```
+    After:
+    ```mlir
+    fdkernel.buffer @s.a.ids.done <state> size 4
+    fdkernel.launch "router_gemv_topk" <{GROUP = 32, KIND = 2, LANES = 32, ROWS = 2, WAVES = 4, ZEROS = false}>
+        ... ins [@a.x, @w.router, @__null, @__null] outs [@a.logits, @a.ids, @a.weights, @s.a.ids.done]
+        scalars {e = 256, k = 2048, renormalize = 1, topk = 8} epilogues [#fdkernel.epilogue<softmax_topk>]
+    ```
+  }];
+}
+
+def FuseSharedGatePass : Pass<"fd-fuse-shared-gate", "mlir::ModuleOp"> {
+  let summary = "Fold the shared expert's sigmoid gate into its down projection";
+  let description = [{
+    A `moe_combine` that scales the shared expert by sigmoid(g), where g is
+    a one-row `gemv_bf16` (the `shared_expert_gate` dot product over the
+    MoE input) and the shared expert comes from a one-token GEMV, gets the
+    shared output already gated: the down projection becomes a `gemv_gated`
+    launch (epilogue `sigmoid_gate_mul`) in which every block reduces the
+    gate's dot product itself — 2 x K bf16 values from cache, cheaper than
+    a launch — and multiplies its rows by the sigmoid; the one-row GEMV and
+    its output disappear and `moe_combine` no longer gates. Applied only
+    when g and the shared output have no other reader and nothing between
+    the two GEMVs writes what the gate reads. Run before
+    `fd-fuse-horizontal` (which would put the gate's GEMV into the router's
+    launch) and before `fd-fuse-moe-combine`, which carries the gate into
+    its own launch.
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_bf16" <{...}> ... ins [@w.shared_down, @a.sact] outs [@a.sd] scalars {k = 512, n = 2048}
+    fdkernel.launch "gemv_bf16" <{...}> ... ins [@w.shared_expert_gate, @a.x] outs [@a.seg] scalars {k = 2048, n = 1}
+    fdkernel.launch "moe_combine" ... ins [@__null, @a.ed, @a.weights, @a.sd, @a.seg] outs [@a.moe]
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "gemv_gated" <{GROUP = 32, KIND = 2, ...}> ... ins [@a.sact, @w.shared_down, @__null, @__null,
+        @w.shared_expert_gate, @a.x] outs [@a.sd] scalars {gk = 2048, k = 512, n = 2048}
+        epilogues [#fdkernel.epilogue<sigmoid_gate_mul>]
+    fdkernel.launch "moe_combine" ... ins [@__null, @a.ed, @a.weights, @a.sd, @__null] outs [@a.moe]
+    ```
+  }];
+}
+
+def FuseMoeCombinePass : Pass<"fd-fuse-moe-combine", "mlir::ModuleOp"> {
+  let summary = "Compute the experts' down projections and their weighted sum in one launch";
+  let description = [{
+    A `moe_combine` whose routed rows come from `gemv_w4a16_experts` (one x
+    row per slot, every slot) and whose shared row, if any, from a one-token
+    GEMV or `gemv_gated`, becomes one `moe_down_combine` launch at the
+    combination's place (epilogue `expert_weighted_sum`, plus
+    `sigmoid_gate_mul` and `residual_add` when they came along): each lane
+    group computes its output rows for every routed expert and the shared
+    expert in turn, weights each lane's partial sums by the router weight
+    (or the shared gate) and reduces once, then adds the base (the residual
+    stream, in place). Three launches become one, and the per-slot float
+    rows (slots x N x 4 bytes written and read back) disappear. The
+    parameter `SHARED` says the shared expert's kind (0 none, 1 w4 with the
+    routed experts' GROUP and ZEROS, 2 bf16). Applied only when the
+    producers' outputs have no other reader and nothing between a producer
+    and the combination writes what it reads. Results differ from the
+    unfused launches in rounding only (the weights apply before the
+    reduction).
+
+    Before:
+    ```mlir
+    fdkernel.launch "gemv_w4a16_experts" <{...}> grid [256, 8, 1] ... ins [@w.down.qweight, @w.down.scales, @__null, @a.ids, @a.eact] outs [@a.ed]
+    fdkernel.launch "gemv_gated" <{...}> ... outs [@a.sd]
+    fdkernel.launch "moe_combine" ... ins [@a.h, @a.ed, @a.weights, @a.sd, @__null] outs [@a.h]
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "moe_down_combine" <{GROUP = 128, LANES = 16, ROWS = 1, SHARED = 2, WAVES = 4, ZEROS = false}> grid [256, 1, 1]
+        ... ins [@a.h, @w.down.qweight, @w.down.scales, @__null, @a.ids, @a.weights, @a.eact,
+                 @w.shared_down, @__null, @__null, @a.sact, @__null, @w.shared_expert_gate, @a.x]
+        outs [@a.h] scalars {gateK = 2048, k = 512, n = 2048, sharedK = 512, slots = 8}
+    ```
+  }];
+}
+
 def FuseHorizontalPass : Pass<"fd-fuse-horizontal", "mlir::ModuleOp"> {
   let summary = "Fuse GEMVs that read the same activations into one launch";
   let description = [{

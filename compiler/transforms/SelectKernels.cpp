@@ -50,6 +50,15 @@ std::string describeShape(const cm::GemvShape &s) {
   if (s.kind == cm::GemvShape::W4Experts) {
     out += llvm::formatv(" x{0} slots", s.slots).str();
   }
+  if (s.sumSlots) {
+    out += " summed";
+    if (s.sharedK > 0) {
+      out += llvm::formatv(" + shared {0} K={1}",
+                           s.sharedKind == cm::GemvShape::Bf16 ? "bf16" : "w4",
+                           s.sharedK)
+                 .str();
+    }
+  }
   if (s.accumulate) {
     out += " +=";
   }
@@ -65,7 +74,9 @@ bool isTunedGemv(StringRef name) {
   return name == "gemv_w4a16" || name == "gemv_w4a16_experts" ||
          name == "gemv_w8a16" || name == "gemv_bf16" ||
          name == "gemv_w4a16_glu" || name == "gemv_w4a16_experts_glu" ||
-         name == "gemv_bf16_glu" || name.starts_with("gemv_segments");
+         name == "gemv_bf16_glu" || name.starts_with("gemv_segments") ||
+         name == "router_gemv_topk" || name == "gemv_gated" ||
+         name == "moe_down_combine";
 }
 
 int64_t intParam(fdk::LaunchOp l, StringRef name, int64_t dflt = 0) {
@@ -101,6 +112,22 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.xFloat = boolParam(l, "X_F32");
   s.outBf16 = s.glu || boolParam(l, "OUT_BF16");
   s.accumulate = boolParam(l, "ACCUM");
+  // The fused MoE forms: one segment-like matrix (KIND 1 w4, 2 bf16), or
+  // the routed experts summed with the shared one.
+  if (name == "router_gemv_topk" || name == "gemv_gated") {
+    s.kind = intParam(l, "KIND") == 2 ? cm::GemvShape::Bf16 : cm::GemvShape::W4;
+    s.n = intScalar(l, name == "router_gemv_topk" ? "e" : "n");
+  }
+  if (name == "moe_down_combine") {
+    s.kind = cm::GemvShape::W4Experts;
+    s.sumSlots = true;
+    s.slots = intScalar(l, "slots");
+    s.sharedK = intParam(l, "SHARED") ? intScalar(l, "sharedK") : 0;
+    s.sharedKind =
+        intParam(l, "SHARED") == 1 ? cm::GemvShape::W4 : cm::GemvShape::Bf16;
+    s.accumulate = llvm::cast<FlatSymbolRefAttr>(l.getIns()[0]).getValue() !=
+                   "__null";
+  }
   if (name.starts_with("gemv_segments")) {
     s.n = 0;
     for (int i = 0;; ++i) {
@@ -137,6 +164,9 @@ std::string shapeKey(fdk::LaunchOp l) {
   cm::GemvShape s = shapeOf(l);
   for (const cm::GemvShape::Segment &seg : s.segments) {
     key += llvm::formatv("|n{0}", seg.n).str();
+  }
+  if (s.sumSlots) {
+    key += llvm::formatv("|shared{0}", s.sharedK).str();
   }
   return key + llvm::formatv("|{0}x{1}x{2}", s.n, s.k, s.slots).str();
 }

@@ -106,6 +106,23 @@ cl::opt<bool> fuseGlu(
     cl::desc("Compute SwiGLU gate and up projections and silu(gate)*up in "
              "one launch (fd-fuse-glu; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseRouter(
+    "fuse-router",
+    cl::desc("Compute the MoE router GEMV, softmax and top-k in one launch "
+             "(fd-fuse-router; default on)"),
+    cl::init(true), cl::cat(category));
+cl::opt<bool> fuseSharedGate(
+    "fuse-shared-gate",
+    cl::desc("Fold sigmoid(shared_expert_gate(x)) into the shared expert's "
+             "down projection, the gate's dot product reduced in that launch "
+             "(fd-fuse-shared-gate; default on)"),
+    cl::init(true), cl::cat(category));
+cl::opt<bool> fuseMoeCombine(
+    "fuse-moe-combine",
+    cl::desc("Compute the routed and shared experts' down projections and "
+             "their weighted sum into the residual stream in one launch "
+             "(fd-fuse-moe-combine; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fuseHorizontal(
     "fuse-horizontal",
     cl::desc("Compute GEMVs that read the same activations (GDN in_proj "
@@ -743,6 +760,9 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       {"lm_head_quant", std::string(lmHeadQuant)},
       {"fusions", json::Object{{"residual", bool(fuseResidual)},
                                {"glu", bool(fuseGlu)},
+                               {"router", bool(fuseRouter)},
+                               {"shared_gate", bool(fuseSharedGate)},
+                               {"moe_combine", bool(fuseMoeCombine)},
                                {"horizontal", bool(fuseHorizontal)}}},
       {"tuning", tuning.toJson()},
       {"decisions", std::move(decisions)},
@@ -843,6 +863,15 @@ int main(int argc, char **argv) {
     }
     if (fuseGlu) {
       pm.addPass(fd::transforms::createFuseGluPass());
+    }
+    if (fuseRouter) {
+      pm.addPass(fd::transforms::createFuseRouterPass());
+    }
+    if (fuseSharedGate) {
+      pm.addPass(fd::transforms::createFuseSharedGatePass());
+    }
+    if (fuseMoeCombine) {
+      pm.addPass(fd::transforms::createFuseMoeCombinePass());
     }
     if (fuseHorizontal) {
       pm.addPass(fd::transforms::createFuseHorizontalPass());
