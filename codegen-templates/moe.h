@@ -263,16 +263,38 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                                                            g);
 }
 
+/// sigmoid(gateW . gateX) over gk values (gk % 8 == 0), reduced by one
+/// wave; every lane gets it.
+FD_DEVICE float waveSigmoidGate(const uint16_t *__restrict__ gateW,
+                                const uint16_t *__restrict__ gateX, int gk) {
+  float s = 0.0f;
+  for (int i = laneId() * 8; i < gk; i += kWaveSize * 8) {
+    float a[8], b[8];
+    loadX8(gateW + i, a);
+    loadX8(gateX + i, b);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      s += a[j] * b[j];
+    }
+  }
+  return sigmoidF(waveSum<kWaveSize>(s));
+}
+
 /// The MoE block's output in one launch:
 ///   out[j] = base[j] + sum_s routeWeights[s] * (W_{ids[s]} x_s)[j]
 ///            + g * (Wshared sharedX)[j]
 /// with the routed experts' down projections (w4a16 [E, n, k], x_s bf16
 /// [slots][k]) and the shared expert's (SHARED 1 w4a16 with the same GROUP
-/// and ZEROS, 2 bf16, 0 none; K = sharedK) in the same lane groups, each
-/// lane's partial sums weighted before the one reduction. g is
-/// sigmoid(gateW . gateX) over gateK values when gateW is given, else
-/// sigmoid(*gateLogit) when that is, else 1. base may be null or out (the
-/// residual stream, updated in place).
+/// and ZEROS, 2 bf16, 0 none; K = sharedK). A block owns ROWS x 32/LANES
+/// rows; its WAVES waves split the experts (wave w takes slots w, w +
+/// WAVES, ..., the shared expert counting as slot `slots`), so the grid has
+/// as many waves in flight as the unfused launch with one slot per grid
+/// row. Each lane weights its partial sums by the router weight (or the
+/// shared gate) before its group's reduction; the waves' sums are added in
+/// wave order through local memory, then the base. g is sigmoid(gateW .
+/// gateX) over gateK values when gateW is given (reduced by the wave that
+/// takes the shared expert), else sigmoid(*gateLogit) when that is, else 1.
+/// base may be null or out (the residual stream, updated in place).
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int SHARED>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     moe_down_combine(float *out, const float *base,
@@ -290,64 +312,78 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                      const uint16_t *__restrict__ gateX, int gateK, int n) {
   static_assert(SHARED >= 0 && SHARED <= 2,
                 "shared expert: 0 none, 1 w4a16, 2 bf16");
-  FD_SHARED float red[WAVES];
-  float g = 1.0f;
-  if (gateW) { // uniform: every thread takes the same branch
-    g = blockSigmoidGate<WAVES * 32>(gateW, gateX, gateK, red);
-  } else if (gateLogit) {
-    g = sigmoidF(*gateLogit);
+  constexpr int kGroups = 32 / LANES;
+  constexpr int kRowsPerBlock = ROWS * kGroups;
+  FD_SHARED float partial[WAVES][kRowsPerBlock];
+  const int blockRow0 = blockX() * kRowsPerBlock;
+  if (blockRow0 >= n) {
+    return; // the whole block: no barrier is left waiting
   }
-  const WaveSplit<ROWS, LANES> split(WAVES);
-  if (split.waveRow0 >= n) {
-    return;
-  }
+  const int wave = threadX() / kWaveSize;
+  const int group = laneId() / LANES;
+  const int lane = laneId() % LANES;
+  const int row0 = blockRow0 + group * ROWS;
   int rows[ROWS];
-  clampRows<ROWS>(split.row0, n, rows);
+  clampRows<ROWS>(row0, n, rows);
   const int64_t groups = k / GROUP;
-  float acc[ROWS][1] = {};
-#pragma unroll 4
-  for (int s = 0; s < slots; ++s) {
-    const int64_t e = expertIds[s];
-    const float ws = routeWeights[s];
-    W4Rows<ROWS> w;
-    setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
-        w, qweight + e * n * (k / 8), scales + e * n * groups,
-        ZEROS ? zeros + e * n * groups : zeros, k, rows);
+  const int items = slots + (SHARED != 0 ? 1 : 0);
+  float acc[ROWS] = {};
+  for (int it = wave; it < items; it += WAVES) { // uniform per wave
     float part[ROWS][1] = {};
-    gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(
-        w, x + static_cast<int64_t>(s) * k, k, split.lane, part);
-#pragma unroll
-    for (int r = 0; r < ROWS; ++r) {
-      acc[r][0] += ws * part[r][0];
-    }
-  }
-  if constexpr (SHARED != 0) {
-    float part[ROWS][1] = {};
-    if constexpr (SHARED == kSegmentW4) {
+    float weight;
+    if (it < slots) {
+      const int64_t e = expertIds[it];
+      weight = routeWeights[it];
       W4Rows<ROWS> w;
       setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
-          w, static_cast<const int32_t *>(sharedW), sharedScales, sharedZeros,
-          sharedK, rows);
-      gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, sharedX, sharedK,
-                                                  split.lane, part);
+          w, qweight + e * n * (k / 8), scales + e * n * groups,
+          ZEROS ? zeros + e * n * groups : zeros, k, rows);
+      gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(
+          w, x + static_cast<int64_t>(it) * k, k, lane, part);
     } else {
-      Bf16Rows<ROWS> w;
-      setBf16Rows<0, ROWS, ROWS>(w, static_cast<const uint16_t *>(sharedW),
-                                 sharedK, rows);
-      gemvBf16Partial<ROWS, LANES, 1, uint16_t>(w, sharedX, sharedK,
-                                                split.lane, part);
+      weight = gateW       ? waveSigmoidGate(gateW, gateX, gateK)
+               : gateLogit ? sigmoidF(*gateLogit)
+                           : 1.0f;
+      if constexpr (SHARED == kSegmentW4) {
+        W4Rows<ROWS> w;
+        setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
+            w, static_cast<const int32_t *>(sharedW), sharedScales,
+            sharedZeros, sharedK, rows);
+        gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, sharedX, sharedK, lane,
+                                                    part);
+      } else if constexpr (SHARED == kSegmentBf16) {
+        Bf16Rows<ROWS> w;
+        setBf16Rows<0, ROWS, ROWS>(w, static_cast<const uint16_t *>(sharedW),
+                                   sharedK, rows);
+        gemvBf16Partial<ROWS, LANES, 1, uint16_t>(w, sharedX, sharedK, lane,
+                                                  part);
+      }
     }
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
-      acc[r][0] += g * part[r][0];
+      acc[r] += weight * part[r][0];
     }
   }
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
-    const float v = waveSum<LANES>(acc[r][0]);
-    const int row = split.row0 + r;
-    if (split.lane == 0 && row < n) {
-      out[row] = (base ? base[row] : 0.0f) + v;
+    const float v = waveSum<LANES>(acc[r]);
+    if (lane == 0) {
+      partial[wave][group * ROWS + r] = v;
+    }
+  }
+  barrier();
+  if (wave == 0 && lane == 0) {
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      const int row = row0 + r;
+      if (row < n) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < WAVES; ++w) {
+          sum += partial[w][group * ROWS + r];
+        }
+        out[row] = (base ? base[row] : 0.0f) + sum;
+      }
     }
   }
 }

@@ -1029,6 +1029,9 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
   DeviceBuffer<float> dgl(static_cast<size_t>(1));
   const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
   const int blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+  // moe_down_combine's waves split the experts: a block owns a wave's rows.
+  const int fusedBlocks =
+      (n + ROWS * (32 / LANES) - 1) / (ROWS * (32 / LANES));
   // The unfused chain (the gate as a logit when the fused launch takes it
   // as a logit too).
   DeviceBuffer<float> de(static_cast<size_t>(slots) * n),
@@ -1053,7 +1056,7 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
       chain.ptr, chain.ptr, de.ptr, dr.ptr, slots, dsd.ptr, dgl.ptr, n);
   CHECK_LAUNCH();
   fd::kernels::moe_down_combine<ROWS, LANES, WAVES, G, false, SHARED>
-      <<<blocks, WAVES * 32>>>(
+      <<<fusedBlocks, WAVES * 32>>>(
           fused.ptr, fused.ptr, dq.ptr, ds.ptr, nullptr, di.ptr, dr.ptr,
           dx.ptr, slots, k, sharedW, sharedS, nullptr, dsx.ptr, k,
           gateDot ? nullptr : dgl.ptr, gateDot ? dgw.ptr : nullptr,

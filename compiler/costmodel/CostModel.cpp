@@ -22,12 +22,23 @@ int64_t GemvShape::kPerLaneStep() const {
   return step;
 }
 
-int64_t GemvShape::stepsPerWave(int lanes) const {
+int64_t GemvShape::stepsPerWave(int lanes, int waves) const {
   if (sumSlots) {
-    const int64_t sharedSteps =
-        sharedK > 0 ? ceilDiv(sharedK, lanes * (sharedKind == Bf16 ? 8 : 32))
-                    : 0;
-    return slots * ceilDiv(k, lanes * kPerLaneStep()) + sharedSteps;
+    // A block's waves split the slots, wave w taking w, w + waves, ...,
+    // the shared expert counting as slot `slots`: the busiest wave's steps.
+    const int64_t routed = ceilDiv(k, lanes * kPerLaneStep());
+    const int64_t items = slots + (sharedK > 0 ? 1 : 0);
+    int64_t busiest = 0;
+    for (int64_t w = 0; w < std::min<int64_t>(waves, items); ++w) {
+      int64_t steps = 0;
+      for (int64_t it = w; it < items; it += waves) {
+        steps += it < slots ? routed
+                            : ceilDiv(sharedK,
+                                      lanes * (sharedKind == Bf16 ? 8 : 32));
+      }
+      busiest = std::max(busiest, steps);
+    }
+    return busiest;
   }
   if (segments.empty()) {
     return ceilDiv(k, lanes * kPerLaneStep());
@@ -101,6 +112,9 @@ std::vector<GemvConfig> gemvCandidates(const GemvShape &shape) {
 }
 
 int64_t gemvGridX(const GemvShape &shape, const GemvConfig &config) {
+  if (shape.sumSlots) { // a block's waves share its rows
+    return ceilDiv(shape.n, config.rows * (32 / config.lanes));
+  }
   if (shape.segments.empty()) {
     return ceilDiv(shape.n, config.rowsPerBlock());
   }
@@ -125,7 +139,7 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
   const int64_t blocksPerUnit = wavesPerUnit / config.waves;
   const int64_t capacity = blocksPerUnit * t.units;
   p.rounds = capacity > 0 ? ceilDiv(p.blocks, capacity) : 0;
-  p.stepsPerWave = shape.stepsPerWave(config.lanes);
+  p.stepsPerWave = shape.stepsPerWave(config.lanes, config.waves);
   const double laneK = static_cast<double>(config.lanes) *
                        static_cast<double>(shape.kPerLaneStep());
   p.idleLanes = std::max(0.0, 1.0 - static_cast<double>(shape.k) / laneK);

@@ -51,17 +51,18 @@ struct GemvShape {
   bool outBf16 = false;
   bool accumulate = false; // y += (reads y too)
   bool glu = false; // gate and up matrices, bf16(silu(gate x) * up x) out
-  /// W4Experts summed in one launch (moe_down_combine): each lane group
-  /// runs every slot in turn (grid y 1), then a shared expert of
-  /// `sharedKind` over `sharedK` (0: none) for the same rows.
+  /// W4Experts summed in one launch (moe_down_combine): a block owns
+  /// rows x 32/lanes rows and its waves split the slots and a shared expert
+  /// of `sharedKind` over `sharedK` (0: none); grid y 1.
   bool sumSlots = false;
   Kind sharedKind = Bf16;
   int64_t sharedK = 0;
   /// The elements of K one lane consumes per step (one 16-byte weight load);
   /// segments: the coarsest (LANES must suit every segment).
   int64_t kPerLaneStep() const;
-  /// Steps per wave over K for `lanes` lanes per row: segments, the most.
-  int64_t stepsPerWave(int lanes) const;
+  /// Steps per wave over K for `lanes` lanes per row: segments, the most;
+  /// summed slots, those of the busiest of a block's `waves` waves.
+  int64_t stepsPerWave(int lanes, int waves = 1) const;
   /// Every byte the launch must move at least once.
   int64_t bytes() const;
 };

@@ -73,6 +73,35 @@ TEST(CostModel, GridCoversEveryRow) {
   EXPECT_EQ(gemvGridX(s, {1, 8, 2}), 257);
 }
 
+TEST(CostModel, SummedExpertsSplitSlotsOverABlocksWaves) {
+  const TargetInfo &h100 = *lookupTarget("sm_90");
+  GemvShape s; // moe_down_combine: 8 routed w4 2048 x 512 + shared bf16
+  s.kind = GemvShape::W4Experts;
+  s.sumSlots = true;
+  s.slots = 8;
+  s.n = 2048;
+  s.k = 512;
+  s.group = 128;
+  s.sharedKind = GemvShape::Bf16;
+  s.sharedK = 512;
+  s.accumulate = true;
+  // A block owns one wave's rows: 2 row groups of 1 row at LANES=16.
+  EXPECT_EQ(gemvGridX(s, {1, 16, 8}), 1024);
+  EXPECT_EQ(gemvGridX(s, {2, 32, 4}), 1024);
+  // 9 matrices over 8 waves: wave 0 runs expert 0 (1 step of 16 x 32
+  // values) and the shared bf16 one (512 / (16 x 8) = 4 steps).
+  EXPECT_EQ(s.stepsPerWave(16, 8), 1 + 4);
+  // Over 2 waves, wave 0 runs experts 0, 2, 4, 6 and the shared one.
+  EXPECT_EQ(s.stepsPerWave(16, 2), 4 + 4);
+  EXPECT_EQ(s.stepsPerWave(32, 4), 2 + 2);
+  // Every expert's weights and x row, the shared expert's, the output read
+  // and written once.
+  const int64_t expert = 2048 * 512 / 2 + 2048 * 4 * 2 + 512 * 2;
+  EXPECT_EQ(s.bytes(), 8 * expert + 2048 * 512 * 2 + 512 * 2 + 2048 * 8);
+  Prediction p = predictGemv(h100, s, {1, 16, 8}, 40, 0);
+  EXPECT_EQ(p.blocks, 1024); // no grid y
+}
+
 TEST(CostModel, SmallShapeIsLatencyBoundAndPrefersFewerSteps) {
   const TargetInfo &h100 = *lookupTarget("sm_90");
   GemvShape s; // in_proj_b: N=32, K=2048, bf16

@@ -133,6 +133,9 @@ struct FuseMoeCombinePass
       params.set(p, fdt::paramAttr(down, p));
     }
     params.set("SHARED", b.getI64IntegerAttr(sharedKind));
+    // A block's waves split the experts over the same rows.
+    const int64_t rowsPerBlock =
+        fdt::intParam(down, "ROWS", 1) * (32 / fdt::intParam(down, "LANES", 32));
     NamedAttrList scalars;
     scalars.set("slots", b.getI32IntegerAttr(static_cast<int32_t>(slots)));
     scalars.set("k", fdt::scalarAttr(down, "k"));
@@ -146,7 +149,8 @@ struct FuseMoeCombinePass
     fdk::LaunchOp::create(
         b, FusedLoc::get(ctx, locs), b.getStringAttr("moe_down_combine"),
         params.getDictionary(ctx), down.getTargetAttr(),
-        b.getDenseI64ArrayAttr({down.getGrid()[0], 1, 1}), down.getBlockAttr(),
+        b.getDenseI64ArrayAttr({(d + rowsPerBlock - 1) / rowsPerBlock, 1, 1}),
+        down.getBlockAttr(),
         b.getArrayAttr(ins), combine.getOuts(), scalars.getDictionary(ctx),
         b.getArrayAttr(epilogues));
     SmallVector<StringRef> gone = {experts};

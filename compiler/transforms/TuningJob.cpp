@@ -40,6 +40,9 @@ std::string fillOf(fdk::BufferOp b, const codegen::KernelArg &arg,
   if (arg.name == "expertIds") {
     return "ids";
   }
+  if (arg.name == "done") { // router_gemv_topk's block count starts at 0
+    return "zero";
+  }
   StringRef ctype = arg.ctype;
   if (ctype.contains("X_F32")) {
     auto f = l.getParams().getAs<BoolAttr>("X_F32");
@@ -181,6 +184,10 @@ writeTuningJob(ModuleOp module, codegen::GpuTarget target,
         jb.size = static_cast<int64_t>(it->second.getSize());
         jb.fill = fillOf(it->second, a, first);
         buffers.push_back(jb);
+      } else if (fillOf(it->second, a, first) == "ids") {
+        // The fused router writes the ids that the experts' launches read:
+        // whichever names the buffer first, the readers need valid ids.
+        buffers[bi->second].fill = "ids";
       }
       if (std::find(used.begin(), used.end(), bi->second) == used.end()) {
         used.push_back(bi->second);
@@ -199,9 +206,12 @@ writeTuningJob(ModuleOp module, codegen::GpuTarget target,
       if (jb.fill == "ids") {
         jb.copies = kMaxCopies;
         const int64_t perExpert = g.shape.n * g.shape.k / 2;
+        // The largest w4 matrix is the experts' (a w4 shared expert of
+        // moe_down_combine is one matrix).
         for (size_t other : used) {
           if (buffers[other].fill == "w4.qweight" && perExpert > 0) {
-            jb.idsBelow = buffers[other].size / perExpert;
+            jb.idsBelow =
+                std::max(jb.idsBelow, buffers[other].size / perExpert);
           }
         }
         if (jb.idsBelow <= 0) {

@@ -33,7 +33,9 @@ fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
   for (uint64_t done = 0; done < bytes; done += kChunk) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - done));
     host.assign(n, 0);
-    if (layout == "w4.qweight") {
+    if (layout == "zero") {
+      // host is already zero: counters that must start at 0
+    } else if (layout == "w4.qweight") {
       for (size_t i = 0; i + 8 <= n; i += 8) {
         uint64_t v = rng.next();
         std::memcpy(&host[i], &v, 8);
