@@ -20,7 +20,8 @@ namespace fd::runtime {
 /// "w4.zeros" the symmetric zero point 8, "w4.scales" fp16 ~ 1/(4.6
 /// sqrt(2048)) so (q - 8) s has the 1/sqrt(K) of a trained layer, "f32" in
 /// [0.5, 1.5], "w8.qweight" int8 codes in [-127, 127] with "w8.scales.g*"
-/// fp16 ~ 0.04 / 127, anything else bf16 ~ U(-0.04, 0.04). `seed` picks the stream.
+/// fp16 ~ 0.04 / 127, "zero" zeros (counters), anything else bf16 ~
+/// U(-0.04, 0.04). `seed` picks the stream.
 fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
                       uint64_t address, uint64_t bytes, uint64_t seed);
 
