@@ -70,7 +70,6 @@ struct FuseRouterPass
 
     MLIRContext *ctx = module.getContext();
     OpBuilder b(ctx);
-    const bool w4 = gemv.getTemplateName() == "gemv_w4a16";
     // The count of finished blocks lives across launches (the last block
     // resets it), so it is state: zero at the start and at every reset.
     std::string doneName =
@@ -81,23 +80,13 @@ struct FuseRouterPass
         fdk::BufferKindAttr::get(ctx, fdk::BufferKind::state),
         b.getI64IntegerAttr(4), b.getI64IntegerAttr(0), FlatSymbolRefAttr(),
         StringAttr());
-    ArrayAttr gi = gemv.getIns();
-    Attribute null = FlatSymbolRefAttr::get(ctx, "__null");
-    SmallVector<Attribute> ins =
-        w4 ? SmallVector<Attribute>{gi[3], gi[0], gi[1], gi[2]}
-           : SmallVector<Attribute>{gi[1], gi[0], null, null};
+    // x, then the router's weights as a segment.
+    SmallVector<Attribute> ins = {gemv.getIns()[gemv.getIns().size() - 1]};
+    NamedAttrList params;
+    fdt::asSegment(gemv, b, ins, params);
     SmallVector<Attribute> outs = {gemv.getOuts()[0], topk.getOuts()[0],
                                    topk.getOuts()[1],
                                    FlatSymbolRefAttr::get(ctx, doneName)};
-    NamedAttrList params;
-    for (StringRef p : {"ROWS", "LANES", "WAVES"}) {
-      params.set(p, fdt::paramAttr(gemv, p));
-    }
-    params.set("GROUP", w4 ? fdt::paramAttr(gemv, "GROUP")
-                           : b.getI64IntegerAttr(32));
-    params.set("ZEROS",
-               w4 ? fdt::paramAttr(gemv, "ZEROS") : b.getBoolAttr(false));
-    params.set("KIND", b.getI64IntegerAttr(w4 ? 1 : 2));
     NamedAttrList scalars;
     scalars.set("k", fdt::scalarAttr(gemv, "k"));
     scalars.set("e", fdt::scalarAttr(topk, "e"));

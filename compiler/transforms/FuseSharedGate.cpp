@@ -67,21 +67,13 @@ struct FuseSharedGatePass
 
     MLIRContext *ctx = module.getContext();
     OpBuilder b(down);
-    const bool w4 = down.getTemplateName() == "gemv_w4a16";
-    ArrayAttr di = down.getIns(), gi = gateDot.getIns();
+    ArrayAttr gi = gateDot.getIns();
     Attribute null = FlatSymbolRefAttr::get(ctx, "__null");
-    SmallVector<Attribute> ins =
-        w4 ? SmallVector<Attribute>{di[3], di[0], di[1], di[2], gi[0], gi[1]}
-           : SmallVector<Attribute>{di[1], di[0], null, null, gi[0], gi[1]};
+    // x, the down projection's weights as a segment, the gate's w and x.
+    SmallVector<Attribute> ins = {down.getIns()[down.getIns().size() - 1]};
     NamedAttrList params;
-    for (StringRef p : {"ROWS", "LANES", "WAVES"}) {
-      params.set(p, fdt::paramAttr(down, p));
-    }
-    params.set("GROUP", w4 ? fdt::paramAttr(down, "GROUP")
-                           : b.getI64IntegerAttr(32));
-    params.set("ZEROS",
-               w4 ? fdt::paramAttr(down, "ZEROS") : b.getBoolAttr(false));
-    params.set("KIND", b.getI64IntegerAttr(w4 ? 1 : 2));
+    fdt::asSegment(down, b, ins, params);
+    ins.append({gi[0], gi[1]});
     NamedAttrList scalars;
     scalars.set("k", fdt::scalarAttr(down, "k"));
     scalars.set("n", fdt::scalarAttr(down, "n"));

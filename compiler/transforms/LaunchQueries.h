@@ -11,6 +11,7 @@
 
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
@@ -71,6 +72,30 @@ inline bool isPlainGemv(fdkernel::LaunchOp l) {
          intParam(l, "M", 1) == 1 && !boolParam(l, "OUT_BF16") &&
          !boolParam(l, "ACCUM") && !boolParam(l, "X_F32") &&
          l.getEpilogues().empty();
+}
+
+/// A plain GEMV (isPlainGemv) as a segment of the fused MoE templates:
+/// its weight inputs as (w, scales, zeros) with nulls for bf16, and the
+/// parameters ROWS, LANES, WAVES, GROUP, ZEROS, KIND (1 w4, 2 bf16).
+inline void asSegment(fdkernel::LaunchOp gemv, mlir::Builder &b,
+                      llvm::SmallVectorImpl<mlir::Attribute> &weights,
+                      mlir::NamedAttrList &params) {
+  const bool w4 = gemv.getTemplateName() == "gemv_w4a16";
+  mlir::ArrayAttr in = gemv.getIns();
+  mlir::Attribute null = mlir::FlatSymbolRefAttr::get(b.getContext(), "__null");
+  if (w4) {
+    weights.append({in[0], in[1], in[2]});
+  } else {
+    weights.append({in[0], null, null});
+  }
+  for (llvm::StringRef p : {"ROWS", "LANES", "WAVES"}) {
+    params.set(p, gemv.getParams().get(p));
+  }
+  params.set("GROUP", w4 ? gemv.getParams().get("GROUP")
+                         : mlir::Attribute(b.getI64IntegerAttr(32)));
+  params.set("ZEROS", w4 ? gemv.getParams().get("ZEROS")
+                         : mlir::Attribute(b.getBoolAttr(false)));
+  params.set("KIND", b.getI64IntegerAttr(w4 ? 1 : 2));
 }
 
 /// The launches of a step in order; fusion passes null out erased ones.
