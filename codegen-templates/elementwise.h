@@ -50,36 +50,27 @@ template <int THREADS> FD_DEVICE float blockMax(float v, float *shared) {
 FD_DEVICE float sigmoidF(float x) { return 1.0f / (1.0f + expF(-x)); }
 FD_DEVICE float siluF(float x) { return x / (1.0f + expF(-x)); }
 
-/// An activation element as float: the residual stream is float, GEMV
-/// inputs are bf16 (uint16_t storage).
-FD_DEVICE float loadAct(const float *p, int64_t i) { return p[i]; }
-FD_DEVICE float loadAct(const uint16_t *p, int64_t i) {
-  return bf16ToFloat(p[i]);
-}
+/// The longest row rms_norm takes: its chunk sums fill d / 8 floats of
+/// local memory.
+constexpr int kRmsNormMaxD = 16384;
 
 /// RMSNorm of one row per block: y = x * rsqrt(mean(x^2) + eps) * scale with
 /// scale = 1 + w (ZERO_CENTERED, Qwen3.5) or w; x float or bf16, y bf16 (the
-/// next GEMV's input) or float (for the router, whose top-k choice should not
-/// hinge on a bf16 rounding). Sums in fp32.
+/// next GEMV's input) or float. Sums in fp32, in rmsInverse's order.
+/// d % 8 == 0 and d <= kRmsNormMaxD (the lowering checks both).
 template <int THREADS, bool ZERO_CENTERED, typename InT = uint16_t,
           typename OutT = uint16_t>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     rms_norm(const InT *__restrict__ x, const uint16_t *__restrict__ w,
              OutT *__restrict__ y, int d, float eps) {
   static_assert(THREADS % 32 == 0, "whole waves");
-  FD_SHARED float partial[THREADS / 32];
+  FD_SHARED float chunks[kRmsNormMaxD / 8];
   const int64_t row = blockX();
   const InT *xr = x + row * d;
-  float ss = 0.0f;
+  const float inv = rmsInverse<THREADS>(xr, d, eps, chunks);
   for (int i = threadX(); i < d; i += THREADS) {
-    const float v = loadAct(xr, i);
-    ss += v * v;
-  }
-  const float inv = 1.0f / sqrtF(blockSum<THREADS>(ss, partial) / d + eps);
-  for (int i = threadX(); i < d; i += THREADS) {
-    const float scale =
-        ZERO_CENTERED ? 1.0f + bf16ToFloat(w[i]) : bf16ToFloat(w[i]);
-    const float v = loadAct(xr, i) * inv * scale;
+    const float v =
+        loadAct(xr, i) * inv * normScale<ZERO_CENTERED>(bf16ToFloat(w[i]));
     if constexpr (sizeof(OutT) == 4) {
       y[row * d + i] = v;
     } else {

@@ -12,6 +12,8 @@
 //   M     token rows (activations reused across the ROWS rows)
 //   WAVES waves per block
 //   ACCUM y += W x (the residual add fused into the epilogue)
+//   NORM, NORM_K  x = RMSNorm(h) computed in the prologue (fd-fuse-rms-norm:
+//         normH, normW, normEps; normOut publishes the row), NORM_K = K
 //
 // Weight layout (compiler/codegen/Repack.h writes it):
 //   w4a16: qweight int32 [N][K/8], word j of row n holds k = 8j..8j+7 at bits
@@ -118,6 +120,107 @@ FD_DEVICE void unpackBf16x8(const Vec4i &v, float *out) {
   }
 }
 
+/// Eight activations to float: bf16 (one 16-byte load) or float (two).
+FD_DEVICE void loadX8(const uint16_t *p, float *out) {
+  unpackBf16x8(load16(p), out);
+}
+FD_DEVICE void loadX8(const float *p, float *out) {
+  const Vec4i a = load16(p), b = load16(p + 4);
+  const int32_t words[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    out[i] = __builtin_bit_cast(float, words[i]);
+  }
+}
+
+/// An activation element as float: the residual stream is float, GEMV
+/// inputs are bf16 (uint16_t storage).
+FD_DEVICE float loadAct(const float *p, int64_t i) { return p[i]; }
+FD_DEVICE float loadAct(const uint16_t *p, int64_t i) {
+  return bf16ToFloat(p[i]);
+}
+
+/// RMSNorm folded into a GEMV's prologue (fd-fuse-rms-norm): template
+/// parameter NORM picks the scale (none: x is given; 1 + w, Qwen3.5's
+/// zero-centred weight; w) and NORM_K is the row's length, which sizes the
+/// local-memory copy of the normalised row.
+enum NormKind { kNormNone = 0, kNormZeroCentered = 1, kNormPlain = 2 };
+
+/// 1 / sqrt(mean(h^2) + eps) over d values (d % 8 == 0); every thread of the
+/// block calls it (it barriers) and gets the result. One summation order
+/// whatever the block shape: chunk c = h[8c .. 8c+8) squared and summed in
+/// turn (the block's threads take the chunks, into `chunks`, d / 8 floats of
+/// local memory), then lane l of every wave sums chunks l, l + kWaveSize,
+/// ... and the xor tree adds the lanes. rms_norm and the prologue share it,
+/// so a fused and an unfused plan normalise bit-identically; each thread
+/// holds 8 values at a time (the prologue must not raise the GEMV's
+/// register count).
+template <int THREADS, typename InT>
+FD_DEVICE float rmsInverse(const InT *__restrict__ h, int d, float eps,
+                           float *chunks) {
+  for (int c = threadX(); c < d / 8; c += THREADS) {
+    float v[8];
+    loadX8(h + 8 * c, v);
+    float s = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      s += v[j] * v[j];
+    }
+    chunks[c] = s;
+  }
+  barrier();
+  float ss = 0.0f;
+  for (int c = laneId(); c < d / 8; c += kWaveSize) {
+    ss += chunks[c];
+  }
+  return 1.0f / sqrtF(waveSum<kWaveSize>(ss) / d + eps);
+}
+
+/// The scale of a normalised value: 1 + w (zero-centred) or w.
+template <bool ZERO_CENTERED> FD_DEVICE float normScale(float w) {
+  return ZERO_CENTERED ? 1.0f + w : w;
+}
+
+/// The RMSNorm prologue; every thread of the block calls it (it barriers).
+/// Writes x[i] = bf16(h[i] * inv * scale(w[i])) — rms_norm's expression —
+/// for i < K into local memory and returns that row; block (0, 0) also
+/// writes it to `out` when given, the input of the norm's other consumers.
+/// K % 8 == 0.
+template <int NORM, int K, int THREADS>
+FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
+                                          const uint16_t *__restrict__ w,
+                                          uint16_t *out, float eps) {
+  static_assert(NORM == kNormZeroCentered || NORM == kNormPlain,
+                "NORM: 1 zero-centred, 2 plain");
+  static_assert(K > 0 && K % 8 == 0, "NORM_K: a positive multiple of 8");
+  FD_SHARED float chunks[K / 8];
+  FD_SHARED uint16_t xs[K];
+  const float inv = rmsInverse<THREADS>(h, K, eps, chunks);
+  const bool publish = out != nullptr && blockX() == 0 && blockY() == 0;
+  for (int i = threadX() * 8; i < K; i += THREADS * 8) {
+    float hv[8], wv[8];
+    loadX8(h + i, hv);
+    loadX8(w + i, wv);
+    int32_t words[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const uint32_t lo = floatToBf16(
+          hv[2 * j] * inv * normScale<NORM == kNormZeroCentered>(wv[2 * j]));
+      const uint32_t hi = floatToBf16(
+          hv[2 * j + 1] * inv *
+          normScale<NORM == kNormZeroCentered>(wv[2 * j + 1]));
+      words[j] = static_cast<int32_t>(lo | hi << 16);
+    }
+    const Vec4i v{words[0], words[1], words[2], words[3]};
+    *reinterpret_cast<Vec4i *>(xs + i) = v;
+    if (publish) {
+      *reinterpret_cast<Vec4i *>(out + i) = v;
+    }
+  }
+  barrier();
+  return xs;
+}
+
 /// The rows one lane group reads from a w4a16 matrix: per row its packed
 /// words, scales and zero points. Rows may come from different matrices (the
 /// gate and up projections of a fused GLU), so each row has its own pointers.
@@ -208,13 +311,19 @@ FD_DEVICE void gemvW4Partial(const W4Rows<ROWS> &w,
 /// y = W x for M token rows, W in the w4a16 layout; ACCUM adds into y (the
 /// residual stream) instead of overwriting it.
 template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
-          bool OUT_BF16, bool ACCUM>
+          bool OUT_BF16, bool ACCUM, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_w4a16(const int32_t *__restrict__ qweight,
                const uint16_t *__restrict__ scales,
                const uint8_t *__restrict__ zeros,
                const uint16_t *__restrict__ x, void *__restrict__ y, int n,
-               int k) {
+               int k, const float *normH = nullptr, const uint16_t *normW = nullptr,
+               uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -264,19 +373,6 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                                            split.lane);
 }
 
-/// Eight activations to float: bf16 (one 16-byte load) or float (two).
-FD_DEVICE void loadX8(const uint16_t *p, float *out) {
-  unpackBf16x8(load16(p), out);
-}
-FD_DEVICE void loadX8(const float *p, float *out) {
-  const Vec4i a = load16(p), b = load16(p + 4);
-  const int32_t words[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-#pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    out[i] = __builtin_bit_cast(float, words[i]);
-  }
-}
-
 /// The rows one lane group reads from bf16 matrices, one pointer per row.
 template <int ROWS> struct Bf16Rows {
   const uint16_t *w[ROWS];
@@ -322,10 +418,17 @@ FD_DEVICE void gemvBf16Partial(const Bf16Rows<ROWS> &w,
 }
 
 template <int ROWS, int LANES, int M, int WAVES, bool OUT_BF16, bool ACCUM,
-          typename XT = uint16_t>
+          typename XT = uint16_t, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_bf16(const uint16_t *__restrict__ w, const XT *__restrict__ x,
-              void *__restrict__ y, int n, int k) {
+              void *__restrict__ y, int n, int k, const float *normH = nullptr, const uint16_t *normW = nullptr,
+              uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  static_assert(NORM == kNormNone || (M == 1 && sizeof(XT) == 2),
+                "the prologue normalises one row into bf16");
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -388,12 +491,19 @@ FD_DEVICE void gemvW8Partial(const int8_t *const (&w)[ROWS],
 /// y = W x with W int8 [N][K] and fp16 scales [N][K/GROUP] (GROUP = K: one
 /// per row): the lm_head quantized at compile time (--lm-head-quant), half
 /// the bytes of bf16. Requirements: K % 16 == 0, GROUP % 16 == 0.
-template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool OUT_BF16>
+template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool OUT_BF16,
+          int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_w8a16(const int8_t *__restrict__ qweight,
                const uint16_t *__restrict__ scales,
                const uint16_t *__restrict__ x, void *__restrict__ y, int n,
-               int k) {
+               int k, const float *normH = nullptr, const uint16_t *normW = nullptr,
+               uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -482,38 +592,56 @@ FD_DEVICE void gemvSegmentsDispatch(const GemvSegment *segs,
 /// and float output — GDN's in_proj_qkv | z | b | a, attention's q | k | v.
 /// w4 segments share GROUP and ZEROS.
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
-          int KIND1>
+          int KIND1, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_segments2(const uint16_t *__restrict__ x, int k, const void *w0,
                    const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
                    const void *w1, const uint16_t *s1, const uint8_t *z1,
-                   float *y1, int n1) {
+                   float *y1, int n1,
+                   const float *normH = nullptr, const uint16_t *normW = nullptr,
+                   uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   const GemvSegment segs[2] = {{w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}};
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1>(
       segs, x, k, blockX());
 }
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
-          int KIND1, int KIND2>
+          int KIND1, int KIND2, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_segments3(const uint16_t *__restrict__ x, int k, const void *w0,
                    const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
                    const void *w1, const uint16_t *s1, const uint8_t *z1,
                    float *y1, int n1, const void *w2, const uint16_t *s2,
-                   const uint8_t *z2, float *y2, int n2) {
+                   const uint8_t *z2, float *y2, int n2,
+                   const float *normH = nullptr, const uint16_t *normW = nullptr,
+                   uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   const GemvSegment segs[3] = {
       {w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}, {w2, s2, z2, y2, n2}};
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2>(
       segs, x, k, blockX());
 }
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
-          int KIND1, int KIND2, int KIND3>
+          int KIND1, int KIND2, int KIND3, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_segments4(const uint16_t *__restrict__ x, int k, const void *w0,
                    const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
                    const void *w1, const uint16_t *s1, const uint8_t *z1,
                    float *y1, int n1, const void *w2, const uint16_t *s2,
                    const uint8_t *z2, float *y2, int n2, const void *w3,
-                   const uint16_t *s3, const uint8_t *z3, float *y3, int n3) {
+                   const uint16_t *s3, const uint8_t *z3, float *y3, int n3,
+                   const float *normH = nullptr, const uint16_t *normW = nullptr,
+                   uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   const GemvSegment segs[4] = {{w0, s0, z0, y0, n0},
                                {w1, s1, z1, y1, n1},
                                {w2, s2, z2, y2, n2},

@@ -193,13 +193,22 @@ FD_DEVICE void softmaxTopkRegisters(const float *logits, int e, int k,
 /// (KIND 1 w4a16, 2 bf16, as a gemv_segments segment), and the last block
 /// to finish — counted in `done`, which it resets to 0 for the next launch
 /// — takes the softmax and top-k (router_topk's result). `done` must be 0
-/// before the first launch. e <= kMaxFusedExperts.
-template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND>
+/// before the first launch. e <= kMaxFusedExperts. NORM / NORM_K: x is
+/// RMSNorm(normH) from the prologue (gemv.h).
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
+          int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     router_gemv_topk(const uint16_t *__restrict__ x, int k, const void *w,
                      const uint16_t *scales, const uint8_t *zeros,
                      float *logits, int e, int topk, int renormalize,
-                     int32_t *ids, float *weights, uint32_t *done) {
+                     int32_t *ids, float *weights, uint32_t *done,
+                     const float *normH = nullptr,
+                     const uint16_t *normW = nullptr,
+                     uint16_t *normOut = nullptr, float normEps = 0.0f) {
+  if constexpr (NORM != kNormNone) {
+    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
+                                                  normEps);
+  }
   constexpr int kThreads = WAVES * 32;
   constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
   FD_SHARED float red[WAVES];

@@ -16,21 +16,21 @@ namespace fd::kernels {
 // Qwen3.5-35B-A3B decode (M = 1) and 4-token verification shapes.
 template __global__ void gemv_w4a16<2, 32, 1, 4, 128, false, true, false>(const int32_t *, const uint16_t *,
                                                                const uint8_t *, const uint16_t *,
-                                                               void *, int, int);
+                                                               void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_w4a16<4, 16, 4, 2, 128, true, false, true>(const int32_t *, const uint16_t *,
                                                                const uint8_t *, const uint16_t *,
-                                                               void *, int, int);
+                                                               void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_bf16<2, 32, 1, 8, false, false>(const uint16_t *, const uint16_t *, void *,
-                                                   int, int);
+                                                   int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_w8a16<1, 32, 1, 8, 32, false>(const int8_t *, const uint16_t *,
-                                                       const uint16_t *, void *, int, int);
+                                                       const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void rms_norm<256, true>(const uint16_t *, const uint16_t *, uint16_t *, int,
                                              float);
 template __global__ void embed<256>(const uint16_t *, const int32_t *, uint16_t *, int);
 template __global__ void rms_norm<256, true, float, float>(const float *, const uint16_t *, float *,
                                                            int, float);
 template __global__ void gemv_bf16<2, 16, 1, 4, false, true, float>(const uint16_t *, const float *, void *,
-                                                          int, int);
+                                                          int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void embed<256, float>(const uint16_t *, const int32_t *, float *, int);
 template __global__ void argmax<1024>(const float *, int, int32_t *);
 
@@ -57,14 +57,14 @@ namespace fd::kernels {
 template __global__ void gemv_segments4<2, 32, 4, 128, false, 1, 1, 2, 2>(
     const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
     const void *, const uint16_t *, const uint8_t *, float *, int, const void *, const uint16_t *,
-    const uint8_t *, float *, int, const void *, const uint16_t *, const uint8_t *, float *, int);
+    const uint8_t *, float *, int, const void *, const uint16_t *, const uint8_t *, float *, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_segments3<1, 16, 2, 128, true, 1, 1, 1>(
     const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
     const void *, const uint16_t *, const uint8_t *, float *, int, const void *, const uint16_t *,
-    const uint8_t *, float *, int);
+    const uint8_t *, float *, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_segments2<1, 32, 2, 32, false, 2, 2>(
     const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
-    const void *, const uint16_t *, const uint8_t *, float *, int);
+    const void *, const uint16_t *, const uint8_t *, float *, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_w4a16_experts<2, 16, 4, 128, false, false>(
     const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *, int,
     void *, int, int);
@@ -73,7 +73,7 @@ template __global__ void router_topk<256>(const float *, int, int, int, int32_t 
 // expert bf16 2048 x 512 gated by a 2048-long dot, routed w4 2048 x 512).
 template __global__ void router_gemv_topk<1, 32, 4, 32, false, 2>(
     const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int, int,
-    int, int32_t *, float *, uint32_t *);
+    int, int32_t *, float *, uint32_t *, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_gated<1, 16, 4, 32, false, 2>(
     const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
     const uint16_t *, const uint16_t *, int);
@@ -109,4 +109,25 @@ template __global__ void attention_decode<256, 256>(const float *, const uint16_
 namespace fd::kernels {
 template __global__ void sample_token<1024>(const float *, int, float, int, float, uint64_t,
                                             const int32_t *, int32_t *);
+
+// The RMSNorm prologue (fd-fuse-rms-norm) on the full-size shapes: GDN's
+// in_proj, attention's q | k | v, the router, the bf16 and int8 lm_head.
+template __global__ void gemv_segments4<2, 32, 4, 128, false, 1, 1, 2, 2, 1, 2048>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
+    const void *, const uint16_t *, const uint8_t *, float *, int, const void *, const uint16_t *,
+    const uint8_t *, float *, int, const void *, const uint16_t *, const uint8_t *, float *, int, const float *, const uint16_t *, uint16_t *, float);
+template __global__ void gemv_segments3<1, 16, 2, 128, true, 1, 1, 1, 1, 2048>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int,
+    const void *, const uint16_t *, const uint8_t *, float *, int, const void *, const uint16_t *,
+    const uint8_t *, float *, int, const float *, const uint16_t *, uint16_t *, float);
+template __global__ void router_gemv_topk<1, 32, 4, 32, false, 2, 1, 2048>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int, int,
+    int, int32_t *, float *, uint32_t *, const float *, const uint16_t *, uint16_t *, float);
+template __global__ void gemv_bf16<2, 32, 1, 8, false, false, uint16_t, 2, 2048>(
+    const uint16_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
+template __global__ void gemv_w8a16<1, 32, 1, 8, 32, false, 1, 2048>(
+    const int8_t *, const uint16_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
+template __global__ void gemv_w4a16<2, 32, 1, 4, 128, false, false, false, 1, 2048>(
+    const int32_t *, const uint16_t *, const uint8_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
+
 } // namespace fd::kernels

@@ -62,6 +62,20 @@ TemplateInfo segmentsTemplate(int count) {
   return t;
 }
 
+/// The RMSNorm prologue's optional parameters and arguments (gemv.h's
+/// rmsNormPrologue), appended to a template that reads its activations from
+/// argument `input`.
+TemplateInfo withNormPrologue(TemplateInfo t, const std::string &input) {
+  t.params.push_back({P::Int, "NORM", true});
+  t.params.push_back({P::Int, "NORM_K", true});
+  t.args.push_back({A::In, "normH", "const float *", true});
+  t.args.push_back({A::In, "normW", "const uint16_t *", true});
+  t.args.push_back({A::Out, "normOut", "uint16_t *", true});
+  t.args.push_back({A::Scalar, "normEps", "float", true});
+  t.normInput = input;
+  return t;
+}
+
 std::vector<TemplateInfo> build() {
   const P::Kind I = P::Int, B = P::Bool, T = P::FloatOrBf16;
   const A::Kind In = A::In, Out = A::Out, S = A::Scalar;
@@ -280,7 +294,7 @@ std::vector<TemplateInfo> build() {
                        {Out, "weights", "float *"},
                        {Out, "done", "uint32_t *"}}};
   router.params.push_back({I, "KIND"});
-  all.push_back(router);
+  all.push_back(withNormPrologue(router, "x"));
   TemplateInfo gated{"gemv_gated",
                      "moe.h",
                      gemvKnobs,
@@ -324,7 +338,15 @@ std::vector<TemplateInfo> build() {
   all.push_back(w4GluTemplate("gemv_w4a16_glu", false));
   all.push_back(w4GluTemplate("gemv_w4a16_experts_glu", true));
   for (int count = 2; count <= 4; ++count) {
-    all.push_back(segmentsTemplate(count));
+    all.push_back(withNormPrologue(segmentsTemplate(count), "x"));
+  }
+  // The plain GEMVs: the unfused plans' first consumers of a norm, and the
+  // lm_head.
+  for (TemplateInfo &t : all) {
+    if (t.name == "gemv_w4a16" || t.name == "gemv_bf16" ||
+        t.name == "gemv_w8a16") {
+      t = withNormPrologue(std::move(t), "x");
+    }
   }
   return all;
 }
@@ -333,6 +355,17 @@ std::vector<TemplateInfo> build() {
 const std::vector<TemplateInfo> &allTemplates() {
   static const std::vector<TemplateInfo> templates = build();
   return templates;
+}
+
+ArgCounts countArgs(const TemplateInfo &t, KernelArg::Kind kind) {
+  ArgCounts c;
+  for (const KernelArg &a : t.args) {
+    if (a.kind == kind) {
+      ++c.all;
+      c.required += a.optional ? 0 : 1;
+    }
+  }
+  return c;
 }
 
 const TemplateInfo *lookupTemplate(const std::string &name) {

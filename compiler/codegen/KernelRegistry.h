@@ -18,12 +18,19 @@ namespace fd::codegen {
 struct TemplateParam {
   enum Kind { Int, Bool, FloatOrBf16 } kind;
   std::string name; // FloatOrBf16: true -> float, false -> uint16_t (bf16)
+  /// Optional parameters come last; a launch without them gets 0 / false
+  /// (the template's defaults).
+  bool optional = false;
 };
 
 struct KernelArg {
   enum Kind { In, Out, Scalar } kind;
   std::string name;
   std::string ctype; // as in the template's signature
+  /// Optional arguments come last in the signature (so last among the ins,
+  /// the outs and the scalars): a launch gives all of them or none; without
+  /// them, pointers are null and scalars 0.
+  bool optional = false;
 };
 
 struct TemplateInfo {
@@ -31,7 +38,18 @@ struct TemplateInfo {
   std::string header; // under codegen-templates/
   std::vector<TemplateParam> params;
   std::vector<KernelArg> args;
+  /// The argument whose activations the RMSNorm prologue can compute
+  /// (fd-fuse-rms-norm; the optional NORM / NORM_K parameters and normH,
+  /// normW, normOut, normEps arguments), or empty.
+  std::string normInput = {};
 };
+
+/// The counts of a template's arguments of one kind: all, and without the
+/// optional ones (a launch must give one of the two).
+struct ArgCounts {
+  size_t all = 0, required = 0;
+};
+ArgCounts countArgs(const TemplateInfo &t, KernelArg::Kind kind);
 
 /// The entry for `name`, or null.
 const TemplateInfo *lookupTemplate(const std::string &name);

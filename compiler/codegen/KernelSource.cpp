@@ -44,6 +44,21 @@ llvm::Expected<KernelSource> generateKernelSource(ModuleOp module) {
       for (size_t i = 0; i < info->params.size(); ++i) {
         const TemplateParam &p = info->params[i];
         Attribute a = l.getParams().get(p.name);
+        if (!a && p.optional) { // the template's default, spelled out
+          const bool type = p.kind == TemplateParam::FloatOrBf16;
+          spelled += std::string(i ? ", " : "") +
+                     (p.kind == TemplateParam::Int ? "0"
+                      : type                       ? "uint16_t"
+                                                   : "false");
+          demangled += std::string(i ? ", " : "") +
+                       (p.kind == TemplateParam::Int ? "0"
+                        : type                       ? "unsigned short"
+                                                     : "false");
+          if (type) {
+            typeOf[p.name] = "uint16_t";
+          }
+          continue;
+        }
         if (!a) {
           return launchError(l, "missing template parameter '" + p.name + "'");
         }
@@ -72,14 +87,17 @@ llvm::Expected<KernelSource> generateKernelSource(ModuleOp module) {
         spelled += (i ? ", " : "") + s;
         demangled += (i ? ", " : "") + d;
       }
-      if (l.getParams().size() != info->params.size()) {
+      size_t namedParams = 0;
+      for (const TemplateParam &p : info->params) {
+        namedParams += l.getParams().get(p.name) ? 1 : 0;
+      }
+      if (l.getParams().size() != namedParams) {
         return launchError(l, "has " + std::to_string(l.getParams().size()) +
                                   " template parameters, the template takes " +
                                   std::to_string(info->params.size()));
       }
       spelled += ">";
       demangled += ">(";
-      size_t ins = 0, outs = 0, scalars = 0;
       std::string signature;
       for (const KernelArg &arg : info->args) {
         std::string type = arg.ctype;
@@ -90,22 +108,41 @@ llvm::Expected<KernelSource> generateKernelSource(ModuleOp module) {
           }
         }
         signature += (signature.empty() ? "" : ", ") + type;
-        if (arg.kind == KernelArg::In) {
-          ++ins;
-        } else if (arg.kind == KernelArg::Out) {
-          ++outs;
-        } else {
-          ++scalars;
-          if (!l.getScalars().get(arg.name)) {
-            return launchError(l, "missing scalar '" + arg.name + "'");
-          }
+        if (arg.kind == KernelArg::Scalar && !arg.optional &&
+            !l.getScalars().get(arg.name)) {
+          return launchError(l, "missing scalar '" + arg.name + "'");
         }
       }
-      if (l.getIns().size() != ins || l.getOuts().size() != outs ||
-          l.getScalars().size() != scalars) {
-        return launchError(l, "expects " + std::to_string(ins) + " inputs, " +
-                                  std::to_string(outs) + " outputs and " +
-                                  std::to_string(scalars) + " scalars");
+      // The optional arguments: all of them or none.
+      const ArgCounts in = countArgs(*info, KernelArg::In),
+                      outc = countArgs(*info, KernelArg::Out),
+                      sc = countArgs(*info, KernelArg::Scalar);
+      const bool optional = in.all != in.required
+                                ? l.getIns().size() == in.all
+                                : l.getOuts().size() == outc.all;
+      bool optionalScalars = true;
+      for (const KernelArg &arg : info->args) {
+        if (arg.kind == KernelArg::Scalar && arg.optional) {
+          optionalScalars &= l.getScalars().get(arg.name) != nullptr;
+        }
+      }
+      const size_t wantIns = optional ? in.all : in.required,
+                   wantOuts = optional ? outc.all : outc.required,
+                   wantScalars = optional ? sc.all : sc.required;
+      if (l.getIns().size() != wantIns || l.getOuts().size() != wantOuts ||
+          l.getScalars().size() != wantScalars ||
+          (optional && !optionalScalars)) {
+        return launchError(l, "expects " + std::to_string(in.required) +
+                                  " inputs, " +
+                                  std::to_string(outc.required) +
+                                  " outputs and " +
+                                  std::to_string(sc.required) + " scalars" +
+                                  (in.all != in.required || outc.all != outc.required
+                                       ? " (or " + std::to_string(in.all) +
+                                             ", " + std::to_string(outc.all) +
+                                             " and " + std::to_string(sc.all) +
+                                             " with the optional ones)"
+                                       : std::string()));
       }
       auto [it, inserted] = byKey.try_emplace(spelled, out.instances.size());
       if (inserted) {

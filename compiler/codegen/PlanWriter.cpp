@@ -79,6 +79,11 @@ writePlanJson(ModuleOp module, const std::vector<TargetPlan> &targets,
         if (a.kind == KernelArg::Scalar) {
           Attribute v = l.getScalars().get(a.name);
           json::Object arg{{"name", a.name}};
+          if (!v && a.optional) { // an optional argument's 0
+            arg[a.ctype == "float" ? "f32" : "i32"] = 0;
+            args.push_back(std::move(arg));
+            continue;
+          }
           if (a.ctype == "float") {
             arg["f32"] = cast<FloatAttr>(v).getValueAsDouble();
           } else if (a.ctype == "uint64_t") {
@@ -91,6 +96,10 @@ writePlanJson(ModuleOp module, const std::vector<TargetPlan> &targets,
         }
         ArrayAttr refs = a.kind == KernelArg::In ? l.getIns() : l.getOuts();
         size_t &pos = a.kind == KernelArg::In ? in : out;
+        if (a.optional && pos >= refs.size()) {
+          args.push_back(json::Object{{"name", a.name}, {"null", true}});
+          continue;
+        }
         auto ref = cast<FlatSymbolRefAttr>(refs[pos++]);
         if (ref.getValue() == "__null") {
           args.push_back(json::Object{{"name", a.name}, {"null", true}});

@@ -51,6 +51,11 @@ int64_t GemvShape::stepsPerWave(int lanes, int waves) const {
 }
 
 int64_t GemvShape::bytes() const {
+  // The prologue's float row and bf16 weight, read once.
+  return normK * (4 + 2) + bytesWithoutNorm();
+}
+
+int64_t GemvShape::bytesWithoutNorm() const {
   if (!segments.empty()) {
     int64_t total = m * k * 2; // x once (it stays in cache for the others)
     for (const Segment &seg : segments) {
@@ -58,7 +63,7 @@ int64_t GemvShape::bytes() const {
       one.segments.clear();
       one.kind = seg.kind;
       one.n = seg.n;
-      total += one.bytes() - m * k * 2;
+      total += one.bytesWithoutNorm() - m * k * 2;
     }
     return total;
   }
@@ -146,10 +151,15 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
   p.launchMicros = t.launchMicroseconds;
   p.bandwidthMicros =
       static_cast<double>(p.bytes) / t.bandwidth * 1e6 + t.memoryLatencyMicros;
-  p.latencyMicros = capacity > 0 ? static_cast<double>(p.rounds) *
-                                       static_cast<double>(p.stepsPerWave) *
-                                       t.memoryLatencyMicros
-                                 : 1e30; // does not fit on the target at all
+  // The prologue's reads of the row (written by the previous launch, so
+  // cached) and its barrier: about one latency before a block's first
+  // weight load.
+  const int64_t prologueSteps = shape.normK > 0 ? 1 : 0;
+  p.latencyMicros =
+      capacity > 0 ? static_cast<double>(p.rounds) *
+                         static_cast<double>(p.stepsPerWave + prologueSteps) *
+                         t.memoryLatencyMicros
+                   : 1e30; // does not fit on the target at all
   p.boundBy = p.latencyMicros >= p.bandwidthMicros ? "latency" : "bandwidth";
   p.micros = std::max(p.bandwidthMicros, p.latencyMicros) + p.launchMicros;
   return p;

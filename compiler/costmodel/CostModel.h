@@ -12,7 +12,9 @@
 //     resident waves come from the occupancy the compiler's register and
 //     local-memory numbers allow (TargetInfo::occupancy) and whole blocks;
 //   - the tail: a last, partly filled round costs a whole one;
-//   - the launch overhead inside a replayed graph.
+//   - the launch overhead inside a replayed graph;
+//   - an RMSNorm prologue (normK): its row and weight read once, and per
+//     round one more memory latency before the first weight load.
 // The prediction is max(bandwidth term, latency term) + launch: whichever of
 // the memory system and the latency-bound issue rate is the bottleneck.
 // Plain C++.
@@ -57,6 +59,10 @@ struct GemvShape {
   bool sumSlots = false;
   Kind sharedKind = Bf16;
   int64_t sharedK = 0;
+  /// The RMSNorm prologue (fd-fuse-rms-norm): every block first reads the
+  /// float row of normK values and its norm weight and writes the bf16 row
+  /// to local memory (0: no prologue).
+  int64_t normK = 0;
   /// The elements of K one lane consumes per step (one 16-byte weight load);
   /// segments: the coarsest (LANES must suit every segment).
   int64_t kPerLaneStep() const;
@@ -65,6 +71,11 @@ struct GemvShape {
   int64_t stepsPerWave(int lanes, int waves = 1) const;
   /// Every byte the launch must move at least once.
   int64_t bytes() const;
+
+private:
+  int64_t bytesWithoutNorm() const;
+
+public:
 };
 
 struct GemvConfig {

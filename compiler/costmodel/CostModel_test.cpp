@@ -102,6 +102,26 @@ TEST(CostModel, SummedExpertsSplitSlotsOverABlocksWaves) {
   EXPECT_EQ(p.blocks, 1024); // no grid y
 }
 
+TEST(CostModel, NormPrologueReadsTheRowOnceAndWaitsOneLatency) {
+  const TargetInfo &h100 = *lookupTarget("sm_90");
+  GemvShape s; // the bf16 router after the post-attention norm
+  s.kind = GemvShape::Bf16;
+  s.n = 256;
+  s.k = 2048;
+  GemvShape normed = s;
+  normed.normK = 2048;
+  // The float row and the bf16 weight once, besides the GEMV's bytes.
+  EXPECT_EQ(normed.bytes(), s.bytes() + 2048 * (4 + 2));
+  const Prediction plain = predictGemv(h100, s, {1, 32, 2}, 32, 0);
+  const Prediction fused = predictGemv(h100, normed, {1, 32, 2}, 32, 5120);
+  ASSERT_EQ(fused.rounds, plain.rounds);
+  // Latency-bound: one more memory latency per round before the weights.
+  EXPECT_STREQ(fused.boundBy, "latency");
+  EXPECT_DOUBLE_EQ(fused.latencyMicros - plain.latencyMicros,
+                   static_cast<double>(plain.rounds) *
+                       h100.memoryLatencyMicros);
+}
+
 TEST(CostModel, SmallShapeIsLatencyBoundAndPrefersFewerSteps) {
   const TargetInfo &h100 = *lookupTarget("sm_90");
   GemvShape s; // in_proj_b: N=32, K=2048, bf16

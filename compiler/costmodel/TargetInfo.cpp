@@ -71,12 +71,15 @@ Occupancy occupancy(const TargetInfo &t, int registers, int64_t localBytes,
   };
   if (t.amd) {
     // Per SIMD: the register file over each wave's rounded allocation; LDS
-    // per WGP over each group's, spread over the WGP's SIMDs.
+    // per WGP over each group's, spread over the WGP's SIMDs — rounded up,
+    // as LLVM's AMDGPU occupancy does (a SIMD may hold one wave more than
+    // the average).
     limit(t.registerFile / roundUp(std::max(registers, 1), t.registerGranule),
           "registers");
     if (localBytes > 0) {
       int64_t groups = t.localMemoryPerUnit / localBytes;
-      limit(static_cast<int>(groups * wavesPerBlock / t.simdsPerUnit),
+      limit(static_cast<int>((groups * wavesPerBlock + t.simdsPerUnit - 1) /
+                             t.simdsPerUnit),
             "local memory");
     }
   } else {

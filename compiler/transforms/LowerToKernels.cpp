@@ -208,6 +208,15 @@ LogicalResult Lowering::lower(Operation &op) {
   }
   if (auto n = dyn_cast<fdg::RMSNormOp>(op)) {
     ActBuffer x = in(0);
+    // rms_norm's chunk sums: 8 values each, at most kRmsNormMaxD
+    // (codegen-templates/elementwise.h) in local memory.
+    constexpr int64_t kRmsNormMaxD = 16384;
+    if (x.elements % 8 != 0 || x.elements > kRmsNormMaxD) {
+      return op.emitOpError()
+             << "lowering expects a normalised row of a multiple of 8 and at "
+                "most "
+             << kRmsNormMaxD << " values, got " << x.elements;
+    }
     ActBuffer out = act("x", x.elements, false);
     launch("rms_norm",
            {p("THREADS", 256), pb("ZERO_CENTERED", n.getZeroCentered()),

@@ -286,6 +286,42 @@ def QuantizeLmHeadPass : Pass<"fd-quantize-lm-head", "mlir::ModuleOp"> {
   let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
 }
 
+def FuseRmsNormPass : Pass<"fd-fuse-rms-norm", "mlir::ModuleOp"> {
+  let summary = "Fold each RMSNorm into the prologue of the GEMV that first reads it";
+  let description = [{
+    An `rms_norm` launch (one row of the float residual stream, bf16 output)
+    disappears into its first consumer when that launch's template takes the
+    norm prologue (`gemv_w4a16`, `gemv_bf16`, `gemv_w8a16`,
+    `gemv_segments<n>`, `router_gemv_topk`: the registry's `normInput`):
+    the consumer gets parameters `NORM` (1: scale 1 + w, zero-centred; 2: w)
+    and `NORM_K` (the row's length), the residual row and the norm weight as
+    its last two inputs, `normEps`, and in place of its activations
+    `@__null`. Every block then computes the norm itself (chunk sums of
+    squares in local memory, the bf16 row in local memory) before its first
+    weight load, in the one summation order `rms_norm` uses too, so the
+    result is bit-identical. When later launches read the norm's output as
+    well (the experts' and the shared expert's gate/up after the router), the
+    consumer's block (0, 0) publishes the row into that buffer (its last
+    output, else `@__null`) and they read it as before; otherwise the buffer
+    is removed. Applied only when the consumer reads the row as its
+    activations and nowhere else, has K equal to the row's length, one
+    token, and neither it nor anything between writes the residual row or
+    the weight. Run last among the fusions: it takes the launches they
+    leave.
+
+    Before:
+    ```mlir
+    fdkernel.launch "rms_norm" <{IN_F32 = true, OUT_F32 = false, THREADS = 256, ZERO_CENTERED = true}> ... ins [@a.h, @w.norm] outs [@a.x] scalars {d = 2048 : i32, eps = 1.0e-06 : f32}
+    fdkernel.launch "gemv_bf16" <{...}> ... ins [@w.lm_head, @a.x] outs [@a.logits] scalars {k = 2048, n = 248320}
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "gemv_bf16" <{..., NORM = 1, NORM_K = 2048}> ... ins [@w.lm_head, @__null, @a.h, @w.norm]
+        outs [@a.logits, @__null] scalars {k = 2048, n = 248320, normEps = 1.0e-06 : f32}
+    ```
+  }];
+}
+
 def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
   let summary = "Choose each GEMV launch's template parameters with the cost model";
   let description = [{

@@ -24,6 +24,7 @@ namespace cm = fd::costmodel;
 namespace fd::transforms {
 
 std::string describeShape(const cm::GemvShape &s) {
+  const std::string norm = s.normK > 0 ? " after rms_norm" : "";
   if (!s.segments.empty()) {
     std::string out = llvm::formatv("K={0} segments", s.k).str();
     for (const cm::GemvShape::Segment &seg : s.segments) {
@@ -33,7 +34,7 @@ std::string describeShape(const cm::GemvShape &s) {
                                  s.zeros ? " zp" : "", seg.n)
                        .str();
     }
-    return out;
+    return out + norm;
   }
   std::string out = llvm::formatv("N={0} K={1}", s.n, s.k).str();
   if (s.kind == cm::GemvShape::Bf16) {
@@ -65,7 +66,7 @@ std::string describeShape(const cm::GemvShape &s) {
   if (s.glu) {
     out += " silu(gate)*up";
   }
-  return out;
+  return out + norm;
 }
 
 namespace {
@@ -112,6 +113,7 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.xFloat = boolParam(l, "X_F32");
   s.outBf16 = s.glu || boolParam(l, "OUT_BF16");
   s.accumulate = boolParam(l, "ACCUM");
+  s.normK = intParam(l, "NORM") != 0 ? intParam(l, "NORM_K") : 0;
   // The fused MoE forms: one segment-like matrix (KIND 1 w4, 2 bf16), or
   // the routed experts summed with the shared one.
   if (name == "router_gemv_topk" || name == "gemv_gated") {

@@ -151,6 +151,11 @@ writeTuningJob(ModuleOp module, codegen::GpuTarget target,
     for (const codegen::KernelArg &a : tinfo->args) {
       if (a.kind == codegen::KernelArg::Scalar) {
         Attribute v = first.getScalars().get(a.name);
+        if (!v && a.optional) { // an optional argument's 0
+          args.push_back(a.ctype == "float" ? json::Object{{"f32", 0.0}}
+                                            : json::Object{{"i32", 0}});
+          continue;
+        }
         if (!v) {
           return error("launch of " + first.getTemplateName() +
                        " lacks scalar '" + a.name + "'");
@@ -168,6 +173,10 @@ writeTuningJob(ModuleOp module, codegen::GpuTarget target,
       ArrayAttr refs =
           a.kind == codegen::KernelArg::In ? first.getIns() : first.getOuts();
       size_t &pos = a.kind == codegen::KernelArg::In ? in : out;
+      if (a.optional && pos >= refs.size()) {
+        args.push_back(json::Object{{"null", true}});
+        continue;
+      }
       auto ref = cast<FlatSymbolRefAttr>(refs[pos++]);
       if (ref.getValue() == "__null") {
         args.push_back(json::Object{{"null", true}});

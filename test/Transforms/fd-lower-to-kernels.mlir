@@ -64,6 +64,20 @@ module {
 
 // -----
 
+// rms_norm sums squares in chunks of 8 values.
+module {
+  fdgraph.weight @emb : tensor<16x12xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x12xbf16>, files = [0]>}
+  fdgraph.weight @ln : tensor<12xbf16> storage {weight = #fdgraph.tensor<"n", tensor<12xbf16>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<?x12xf32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x12xf32>
+    // expected-error @+1 {{lowering expects a normalised row of a multiple of 8 and at most 16384 values, got 12}}
+    %x = fdgraph.rms_norm %h, @ln {eps = 1.0e-6 : f64, zero_centered = true} : tensor<?x12xf32>
+    return %x : tensor<?x12xf32>
+  }
+}
+
+// -----
+
 // expected-error @+1 {{expects a func.func @forward to lower}}
 module {
 }

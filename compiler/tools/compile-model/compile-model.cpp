@@ -129,6 +129,11 @@ cl::opt<bool> fuseHorizontal(
              "qkv|z|b|a, attention q|k|v, router + shared-expert gate) in "
              "one launch (fd-fuse-horizontal; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseRmsNorm(
+    "fuse-rms-norm",
+    cl::desc("Fold each RMSNorm into the prologue of the GEMV that first "
+             "reads it (fd-fuse-rms-norm; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<std::string> lmHeadQuant(
     "lm-head-quant",
     cl::desc("Quantize the bf16 lm_head at compile time: none, int8 (one "
@@ -763,7 +768,8 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
                                {"router", bool(fuseRouter)},
                                {"shared_gate", bool(fuseSharedGate)},
                                {"moe_combine", bool(fuseMoeCombine)},
-                               {"horizontal", bool(fuseHorizontal)}}},
+                               {"horizontal", bool(fuseHorizontal)},
+                               {"rms_norm", bool(fuseRmsNorm)}}},
       {"tuning", tuning.toJson()},
       {"decisions", std::move(decisions)},
       {"arena_bytes", arena},
@@ -880,6 +886,9 @@ int main(int argc, char **argv) {
       fd::transforms::QuantizeLmHeadPassOptions quantOptions;
       quantOptions.mode = lmHeadQuant;
       pm.addPass(fd::transforms::createQuantizeLmHeadPass(quantOptions));
+    }
+    if (fuseRmsNorm) {
+      pm.addPass(fd::transforms::createFuseRmsNormPass());
     }
     pm.addPass(fd::transforms::createPlanMemoryPass());
     std::string err = runPasses(pm, **module);

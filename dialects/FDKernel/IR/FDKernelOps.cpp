@@ -14,7 +14,8 @@ using namespace fd::fdkernel;
 /// waves so that wave-level reductions need no partial-wave masking.
 static constexpr int64_t kWaveSize = 32;
 static constexpr int64_t kMaxBlockThreads = 1024;
-/// Passes a null pointer for an optional kernel input.
+/// Passes a null pointer for an optional kernel input or output (one the
+/// kernel then does not write).
 static constexpr llvm::StringLiteral kNullBuffer = "__null";
 
 LogicalResult BufferOp::verify() {
@@ -71,12 +72,16 @@ LogicalResult LaunchOp::verify() {
                          << " and at most " << kMaxBlockThreads
                          << " threads, got " << threads;
   }
-  if (getOuts().empty()) {
+  if (llvm::all_of(getOuts().getAsRange<FlatSymbolRefAttr>(),
+                   [](FlatSymbolRefAttr r) {
+                     return r.getValue() == kNullBuffer;
+                   })) {
     return emitOpError("expects at least one output buffer");
   }
   llvm::SmallDenseSet<Attribute> seen;
   for (Attribute out : getOuts()) {
-    if (!seen.insert(out).second) {
+    if (llvm::cast<FlatSymbolRefAttr>(out).getValue() != kNullBuffer &&
+        !seen.insert(out).second) {
       return emitOpError() << "expects each output once, got " << out
                            << " twice";
     }
@@ -94,7 +99,7 @@ LogicalResult LaunchOp::verify() {
 LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &tables) {
   auto check = [&](ArrayAttr refs, bool isOutput) -> LogicalResult {
     for (auto ref : refs.getAsRange<FlatSymbolRefAttr>()) {
-      if (!isOutput && ref.getValue() == kNullBuffer) {
+      if (ref.getValue() == kNullBuffer) {
         continue;
       }
       auto buffer = tables.lookupNearestSymbolFrom<BufferOp>(*this, ref);

@@ -57,7 +57,9 @@ def FDKernel_LaunchOp : FDKernel_Op<"launch",
     `template` names a kernel template of `codegen-templates/`; `params` are
     its template parameters (integers, e.g. lanes per wave, rows per wave,
     unroll). `ins` and `outs` name `fdkernel.buffer`s in the kernel's
-    argument order (`@__null` passes a null pointer for an optional input);
+    argument order (`@__null` passes a null pointer for an optional input,
+    or for an optional output the kernel then does not write; at least one
+    output names a buffer);
     `scalars` are its scalar arguments by name (integers and floats).
     `epilogues` lists the work fused after the main loop, in order. `grid`
     and `block` are the launch dimensions; blocks are whole waves of 32 on

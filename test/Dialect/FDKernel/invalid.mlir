@@ -44,7 +44,7 @@ fdkernel.step "decode" {
 // CHECK-LABEL: launch_null_output
 fdkernel.buffer @x #fdkernel.buffer_kind<arena> size 16 offset 0
 fdkernel.step "decode" {
-  // expected-error @+1 {{expects @__null to name an fdkernel.buffer}}
+  // expected-error @+1 {{expects at least one output buffer}}
   fdkernel.launch "gemv" <{}> target <sm_90> grid [1, 1, 1] block [32, 1, 1] ins [@x] outs [@__null]
 }
 
