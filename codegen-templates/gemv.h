@@ -194,7 +194,8 @@ FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
                 "NORM: 1 zero-centred, 2 plain");
   static_assert(K > 0 && K % 8 == 0, "NORM_K: a positive multiple of 8");
   FD_SHARED float chunks[K / 8];
-  FD_SHARED uint16_t xs[K];
+  // 16-byte stores and loads of the row.
+  alignas(16) FD_SHARED uint16_t xs[K];
   const float inv = rmsInverse<THREADS>(h, K, eps, chunks);
   const bool publish = out != nullptr && blockX() == 0 && blockY() == 0;
   for (int i = threadX() * 8; i < K; i += THREADS * 8) {

@@ -364,6 +364,137 @@ template <int THREADS, bool ZC> void checkRmsNorm(int rows, int d) {
   report(what, worst, bad);
 }
 
+/// A pass/fail line for checks of exact equality.
+void reportExact(const std::string &what, bool equal) {
+  std::printf("%-4s %-72s %s\n", equal ? "PASS" : "FAIL", what.c_str(),
+              equal ? "bit-identical" : "differs");
+  failures += !equal;
+}
+template <typename T>
+bool sameBits(const DeviceBuffer<T> &a, const DeviceBuffer<T> &b) {
+  const std::vector<T> x = a.read(), y = b.read();
+  return std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
+}
+
+/// The RMSNorm prologue (fd-fuse-rms-norm) against rms_norm and the unfused
+/// GEMV on the same float residual row: every fused output bit-identical,
+/// the published row equal to rms_norm's, outputs poisoned first. NORM 1
+/// (1 + w) and 2 (w); K = D.
+template <int NORM, int D> void checkNormPrologue() {
+  constexpr bool kZc = NORM == fd::kernels::kNormZeroCentered;
+  std::vector<float> h = randomF(D, 3.0f);
+  const std::vector<uint16_t> w = randomBf16(D, 0.2f);
+  const float eps = 1e-6f;
+  DeviceBuffer<float> dh(h);
+  DeviceBuffer<uint16_t> dw(w), x(static_cast<size_t>(D)),
+      published(static_cast<size_t>(D));
+  fd::kernels::rms_norm<256, kZc, float, uint16_t>
+      <<<1, 256>>>(dh.ptr, dw.ptr, x.ptr, D, eps);
+  CHECK_LAUNCH();
+  const std::string tag =
+      std::string(kZc ? "1 + w" : "w") + ", K=" + std::to_string(D);
+
+  { // bf16 (the lm_head); block (0, 0) publishes the row.
+    const int n = 1000;
+    DeviceBuffer<uint16_t> wm(randomBf16(static_cast<size_t>(n) * D, 0.05f));
+    DeviceBuffer<float> y0(static_cast<size_t>(n)), y1(static_cast<size_t>(n));
+    const int blocks = (n + 15) / 16;
+    fd::kernels::gemv_bf16<2, 32, 1, 8, false, false>
+        <<<blocks, 256>>>(wm.ptr, x.ptr, y0.ptr, n, D);
+    CHECK_LAUNCH();
+    fd::kernels::gemv_bf16<2, 32, 1, 8, false, false, uint16_t, NORM, D>
+        <<<blocks, 256>>>(wm.ptr, nullptr, y1.ptr, n, D, dh.ptr, dw.ptr,
+                          published.ptr, eps);
+    CHECK_LAUNCH();
+    reportExact("gemv_bf16 + norm prologue (" + tag + ")", sameBits(y0, y1));
+    reportExact("  the row it publishes vs rms_norm (" + tag + ")",
+                sameBits(x, published));
+  }
+  { // w4a16 (an input projection), nothing published.
+    const int n = 512;
+    RandomW4 rw = randomW4(n, D, 32, true);
+    DeviceBuffer<int32_t> q(rw.packed.qweight);
+    DeviceBuffer<uint16_t> sc(rw.packed.scales);
+    DeviceBuffer<uint8_t> z(rw.packed.zeros);
+    DeviceBuffer<float> y0(static_cast<size_t>(n)), y1(static_cast<size_t>(n));
+    const int blocks = (n + 7) / 8;
+    fd::kernels::gemv_w4a16<2, 32, 1, 4, 32, true, false, false>
+        <<<blocks, 128>>>(q.ptr, sc.ptr, z.ptr, x.ptr, y0.ptr, n, D);
+    CHECK_LAUNCH();
+    fd::kernels::gemv_w4a16<2, 32, 1, 4, 32, true, false, false, NORM, D>
+        <<<blocks, 128>>>(q.ptr, sc.ptr, z.ptr, nullptr, y1.ptr, n, D, dh.ptr,
+                          dw.ptr, nullptr, eps);
+    CHECK_LAUNCH();
+    reportExact("gemv_w4a16 + norm prologue (" + tag + ")", sameBits(y0, y1));
+  }
+  { // int8 (the quantized lm_head).
+    const int n = 700;
+    std::vector<float> wf(static_cast<size_t>(n) * D);
+    for (auto &v : wf) {
+      v = fromBf16(randomBf16(1, 0.05f)[0]);
+    }
+    fd::reference::Int8Rows q8 =
+        fd::reference::quantizeInt8Rows(wf.data(), n, D, 32);
+    DeviceBuffer<int8_t> q(q8.q);
+    DeviceBuffer<uint16_t> sc(q8.scales);
+    DeviceBuffer<float> y0(static_cast<size_t>(n)), y1(static_cast<size_t>(n));
+    const int blocks = (n + 7) / 8;
+    fd::kernels::gemv_w8a16<1, 32, 1, 8, 32, false>
+        <<<blocks, 256>>>(q.ptr, sc.ptr, x.ptr, y0.ptr, n, D);
+    CHECK_LAUNCH();
+    fd::kernels::gemv_w8a16<1, 32, 1, 8, 32, false, NORM, D>
+        <<<blocks, 256>>>(q.ptr, sc.ptr, nullptr, y1.ptr, n, D, dh.ptr,
+                          dw.ptr, nullptr, eps);
+    CHECK_LAUNCH();
+    reportExact("gemv_w8a16 + norm prologue (" + tag + ")", sameBits(y0, y1));
+  }
+  { // gemv_segments2: a w4 and a bf16 segment (GDN's in_proj family).
+    const int n0 = 256, n1 = 32;
+    RandomW4 rw = randomW4(n0, D, 32, false);
+    DeviceBuffer<int32_t> q(rw.packed.qweight);
+    DeviceBuffer<uint16_t> sc(rw.packed.scales);
+    DeviceBuffer<uint16_t> wb(randomBf16(static_cast<size_t>(n1) * D, 0.05f));
+    DeviceBuffer<float> a0(static_cast<size_t>(n0)), b0(static_cast<size_t>(n1)),
+        a1(static_cast<size_t>(n0)), b1(static_cast<size_t>(n1));
+    const int blocks = (n0 + 1) / 2 + (n1 + 1) / 2; // 1 row x 1 group x 2 waves
+    fd::kernels::gemv_segments2<1, 32, 2, 32, false, 1, 2>
+        <<<blocks, 64>>>(x.ptr, D, q.ptr, sc.ptr, nullptr, a0.ptr, n0, wb.ptr,
+                         nullptr, nullptr, b0.ptr, n1);
+    CHECK_LAUNCH();
+    published.poison();
+    fd::kernels::gemv_segments2<1, 32, 2, 32, false, 1, 2, NORM, D>
+        <<<blocks, 64>>>(nullptr, D, q.ptr, sc.ptr, nullptr, a1.ptr, n0,
+                         wb.ptr, nullptr, nullptr, b1.ptr, n1, dh.ptr, dw.ptr,
+                         published.ptr, eps);
+    CHECK_LAUNCH();
+    reportExact("gemv_segments2 (w4 | bf16) + norm prologue (" + tag + ")",
+                sameBits(a0, a1) && sameBits(b0, b1) && sameBits(x, published));
+  }
+  { // The fused router: logits, ids and weights.
+    const int e = 256, topk = 8;
+    DeviceBuffer<uint16_t> wr(randomBf16(static_cast<size_t>(e) * D, 0.05f));
+    DeviceBuffer<uint32_t> done(std::vector<uint32_t>{0u});
+    DeviceBuffer<float> l0(static_cast<size_t>(e)), l1(static_cast<size_t>(e)),
+        w0(static_cast<size_t>(topk)), w1(static_cast<size_t>(topk));
+    DeviceBuffer<int32_t> i0(static_cast<size_t>(topk)),
+        i1(static_cast<size_t>(topk));
+    const int blocks = (e + 3) / 4;
+    fd::kernels::router_gemv_topk<1, 32, 4, 32, false, 2>
+        <<<blocks, 128>>>(x.ptr, D, wr.ptr, nullptr, nullptr, l0.ptr, e, topk,
+                          1, i0.ptr, w0.ptr, done.ptr);
+    CHECK_LAUNCH();
+    published.poison();
+    fd::kernels::router_gemv_topk<1, 32, 4, 32, false, 2, NORM, D>
+        <<<blocks, 128>>>(nullptr, D, wr.ptr, nullptr, nullptr, l1.ptr, e,
+                          topk, 1, i1.ptr, w1.ptr, done.ptr, dh.ptr, dw.ptr,
+                          published.ptr, eps);
+    CHECK_LAUNCH();
+    reportExact("router_gemv_topk + norm prologue (" + tag + ")",
+                sameBits(l0, l1) && sameBits(i0, i1) && sameBits(w0, w1) &&
+                    sameBits(x, published));
+  }
+}
+
 void checkEmbed(int vocab, int h, int tokens) {
   std::vector<uint16_t> table =
       randomBf16(static_cast<size_t>(vocab) * h, 1.0f);
@@ -1573,6 +1704,9 @@ int main(int argc, char **argv) {
   checkRmsNorm<256, true>(4, 2048);
   checkRmsNorm<128, false>(3, 256);
   checkRmsNorm<64, true>(16, 128);
+  checkNormPrologue<1, 2048>();
+  checkNormPrologue<2, 2048>();
+  checkNormPrologue<1, 64>();
   checkEmbed(248320, 2048, 5);
   checkArgmax(248320);
   checkArgmax(1000);
