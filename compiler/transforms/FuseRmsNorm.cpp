@@ -8,6 +8,9 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
+#include <string>
+
 namespace fd::transforms {
 #define GEN_PASS_DEF_FUSERMSNORMPASS
 #include "compiler/transforms/Passes.h.inc"
@@ -35,8 +38,20 @@ int64_t inputIndex(const fd::codegen::TemplateInfo &info,
   return -1;
 }
 
+/// The output rows a GEMV-like launch computes: n, e (the router) or the
+/// segments' n0 + n1 + ...
+int64_t readerRows(fdk::LaunchOp l) {
+  int64_t rows = std::max<int64_t>(0, fdt::intScalar(l, "n", 0)) +
+                 std::max<int64_t>(0, fdt::intScalar(l, "e", 0));
+  for (int i = 0; i < 4; ++i) {
+    rows += std::max<int64_t>(0, fdt::intScalar(l, "n" + std::to_string(i), 0));
+  }
+  return rows;
+}
+
 struct FuseRmsNormPass
     : fd::transforms::impl::FuseRmsNormPassBase<FuseRmsNormPass> {
+  using FuseRmsNormPassBase::FuseRmsNormPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (fdk::StepOp step : module.getOps<fdk::StepOp>()) {
@@ -79,6 +94,9 @@ struct FuseRmsNormPass
         fdt::intParam(consumer, "M", 1) != 1 ||
         fdt::boolParam(consumer, "X_F32") ||
         fdt::intScalar(consumer, "k") != d) {
+      return;
+    }
+    if (maxRows > 0 && readerRows(consumer) > maxRows) {
       return;
     }
     // The norm's output is the template's activations and nothing else.

@@ -319,7 +319,20 @@ def FuseRmsNormPass : Pass<"fd-fuse-rms-norm", "mlir::ModuleOp"> {
     fdkernel.launch "gemv_bf16" <{..., NORM = 1, NORM_K = 2048}> ... ins [@w.lm_head, @__null, @a.h, @w.norm]
         outs [@a.logits, @__null] scalars {k = 2048, n = 248320, normEps = 1.0e-06 : f32}
     ```
+
+    `max-rows` (default 4096) bounds the rows (output elements) of a reader
+    that takes the prologue: every block of the reader repeats it (12 bytes
+    per value of the row from L2, two barriers before its first weight
+    load), which on a reader of many small blocks costs more than the launch
+    it saves. On the H100 the router (256 rows) gains 1.8 us per folded norm
+    while GDN's in_proj and attention's q | k | v (9-12k rows, ~1500 blocks
+    of 8 KB of weights each) lose ~3 us each (docs/performance.md); 0 folds
+    into any reader.
   }];
+  let options = [
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"4096",
+           "Fold only into readers of at most this many output rows (0: any)">,
+  ];
 }
 
 def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {

@@ -1,4 +1,5 @@
 // RUN: fd-opt %s -split-input-file --fd-fuse-rms-norm | FileCheck %s
+// RUN: fd-opt %s -split-input-file --fd-fuse-rms-norm="max-rows=256" | FileCheck %s --check-prefix=BOUND
 
 // The final norm and the lm_head, its only reader: the GEMV takes NORM
 // (1: zero-centred), NORM_K, the residual row and the weight as its last
@@ -144,3 +145,33 @@ module @float_output {
 // CHECK-LABEL: module @float_output
 // CHECK: "rms_norm"
 // CHECK: "gemv_bf16"<{ACCUM = false, LANES = 8 : i64, M = 1 : i64, OUT_BF16 = false, ROWS = 1 : i64, WAVES = 2 : i64, X_F32 = true}>
+
+// -----
+
+// max-rows: the 512-row lm_head is over a bound of 256 and keeps its norm;
+// the 8-row router is under it.
+module @bounded {
+  fdkernel.buffer @h #fdkernel.buffer_kind<arena> size 256 offset 0
+  fdkernel.buffer @x #fdkernel.buffer_kind<arena> size 128 offset 0
+  fdkernel.buffer @x2 #fdkernel.buffer_kind<arena> size 128 offset 0
+  fdkernel.buffer @logits #fdkernel.buffer_kind<arena> size 2048 offset 0
+  fdkernel.buffer @rl #fdkernel.buffer_kind<arena> size 32 offset 0
+  fdkernel.buffer @ids #fdkernel.buffer_kind<arena> size 8 offset 0
+  fdkernel.buffer @wts #fdkernel.buffer_kind<arena> size 8 offset 0
+  fdkernel.buffer @done #fdkernel.buffer_kind<state> size 4 offset 0
+  fdkernel.buffer @wn #fdkernel.buffer_kind<weight> size 128 offset 0 weight @norm layout "bf16"
+  fdkernel.buffer @wr #fdkernel.buffer_kind<weight> size 1024 offset 0 weight @router layout "bf16"
+  fdkernel.buffer @wl #fdkernel.buffer_kind<weight> size 65536 offset 0 weight @lm_head layout "bf16"
+  fdkernel.step "decode" {
+    fdkernel.launch "rms_norm" <{IN_F32 = true, OUT_F32 = false, THREADS = 256, ZERO_CENTERED = true}> target <sm_90> grid [1, 1, 1] block [256, 1, 1] ins [@h, @wn] outs [@x2] scalars {d = 64 : i32, eps = 1.0e-06 : f32}
+    fdkernel.launch "router_gemv_topk" <{GROUP = 32, KIND = 2, LANES = 8, ROWS = 1, WAVES = 2, ZEROS = false}> target <sm_90> grid [1, 1, 1] block [64, 1, 1] ins [@x2, @wr, @__null, @__null] outs [@rl, @ids, @wts, @done] scalars {e = 8 : i32, k = 64 : i32, renormalize = 1 : i32, topk = 2 : i32}
+    fdkernel.launch "rms_norm" <{IN_F32 = true, OUT_F32 = false, THREADS = 256, ZERO_CENTERED = true}> target <sm_90> grid [1, 1, 1] block [256, 1, 1] ins [@h, @wn] outs [@x] scalars {d = 64 : i32, eps = 1.0e-06 : f32}
+    fdkernel.launch "gemv_bf16" <{ACCUM = false, LANES = 8, M = 1, OUT_BF16 = false, ROWS = 1, WAVES = 2, X_F32 = false}> target <sm_90> grid [64, 1, 1] block [64, 1, 1] ins [@wl, @x] outs [@logits] scalars {k = 64 : i32, n = 512 : i32}
+  }
+}
+// CHECK-LABEL: module @bounded
+// CHECK-NOT: "rms_norm"
+// BOUND-LABEL: module @bounded
+// BOUND: "router_gemv_topk"<{{.*}}NORM = 1 : i64
+// BOUND: "rms_norm"
+// BOUND: "gemv_bf16"<{ACCUM = false, LANES = 8 : i64, M = 1 : i64, OUT_BF16 = false, ROWS = 1 : i64, WAVES = 2 : i64, X_F32 = false}> {{.*}} ins [@wl, @x]

@@ -134,6 +134,12 @@ cl::opt<bool> fuseRmsNorm(
     cl::desc("Fold each RMSNorm into the prologue of the GEMV that first "
              "reads it (fd-fuse-rms-norm; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<int64_t> fuseRmsNormMaxRows(
+    "fuse-rms-norm-max-rows",
+    cl::desc("Fold an RMSNorm only into a reader of at most this many output "
+             "rows (0: any; default 4096: the router, not the in_proj, q|k|v "
+             "or lm_head, where the per-block prologue measured slower)"),
+    cl::init(4096), cl::cat(category));
 cl::opt<std::string> lmHeadQuant(
     "lm-head-quant",
     cl::desc("Quantize the bf16 lm_head at compile time: none, int8 (one "
@@ -888,7 +894,9 @@ int main(int argc, char **argv) {
       pm.addPass(fd::transforms::createQuantizeLmHeadPass(quantOptions));
     }
     if (fuseRmsNorm) {
-      pm.addPass(fd::transforms::createFuseRmsNormPass());
+      fd::transforms::FuseRmsNormPassOptions normOptions;
+      normOptions.maxRows = fuseRmsNormMaxRows;
+      pm.addPass(fd::transforms::createFuseRmsNormPass(normOptions));
     }
     pm.addPass(fd::transforms::createPlanMemoryPass());
     std::string err = runPasses(pm, **module);
