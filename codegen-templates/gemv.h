@@ -207,9 +207,9 @@ FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
     for (int j = 0; j < 4; ++j) {
       const uint32_t lo = floatToBf16(
           hv[2 * j] * inv * normScale<NORM == kNormZeroCentered>(wv[2 * j]));
-      const uint32_t hi = floatToBf16(
-          hv[2 * j + 1] * inv *
-          normScale<NORM == kNormZeroCentered>(wv[2 * j + 1]));
+      const uint32_t hi =
+          floatToBf16(hv[2 * j + 1] * inv *
+                      normScale<NORM == kNormZeroCentered>(wv[2 * j + 1]));
       words[j] = static_cast<int32_t>(lo | hi << 16);
     }
     const Vec4i v{words[0], words[1], words[2], words[3]};
@@ -220,6 +220,18 @@ FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
   }
   barrier();
   return xs;
+}
+
+/// The activations a GEMV reads: x, or with NORM the prologue's row (bf16
+/// only; every thread of the block must call it then).
+template <int NORM, int K, int THREADS, typename XT>
+FD_DEVICE const XT *gemvInput(const XT *x, const float *h, const uint16_t *w,
+                              uint16_t *out, float eps) {
+  if constexpr (NORM == kNormNone) {
+    return x;
+  } else {
+    return rmsNormPrologue<NORM, K, THREADS>(h, w, out, eps);
+  }
 }
 
 /// The rows one lane group reads from a w4a16 matrix: per row its packed
@@ -318,13 +330,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                const uint16_t *__restrict__ scales,
                const uint8_t *__restrict__ zeros,
                const uint16_t *__restrict__ x, void *__restrict__ y, int n,
-               int k, const float *normH = nullptr, const uint16_t *normW = nullptr,
-               uint16_t *normOut = nullptr, float normEps = 0.0f) {
+               int k, const float *normH = nullptr,
+               const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+               float normEps = 0.0f) {
   static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -422,14 +432,12 @@ template <int ROWS, int LANES, int M, int WAVES, bool OUT_BF16, bool ACCUM,
           typename XT = uint16_t, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_bf16(const uint16_t *__restrict__ w, const XT *__restrict__ x,
-              void *__restrict__ y, int n, int k, const float *normH = nullptr, const uint16_t *normW = nullptr,
-              uint16_t *normOut = nullptr, float normEps = 0.0f) {
+              void *__restrict__ y, int n, int k, const float *normH = nullptr,
+              const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+              float normEps = 0.0f) {
   static_assert(NORM == kNormNone || (M == 1 && sizeof(XT) == 2),
                 "the prologue normalises one row into bf16");
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -498,13 +506,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_w8a16(const int8_t *__restrict__ qweight,
                const uint16_t *__restrict__ scales,
                const uint16_t *__restrict__ x, void *__restrict__ y, int n,
-               int k, const float *normH = nullptr, const uint16_t *normW = nullptr,
-               uint16_t *normOut = nullptr, float normEps = 0.0f) {
+               int k, const float *normH = nullptr,
+               const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+               float normEps = 0.0f) {
   static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -598,13 +604,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     gemv_segments2(const uint16_t *__restrict__ x, int k, const void *w0,
                    const uint16_t *s0, const uint8_t *z0, float *y0, int n0,
                    const void *w1, const uint16_t *s1, const uint8_t *z1,
-                   float *y1, int n1,
-                   const float *normH = nullptr, const uint16_t *normW = nullptr,
-                   uint16_t *normOut = nullptr, float normEps = 0.0f) {
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+                   float *y1, int n1, const float *normH = nullptr,
+                   const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+                   float normEps = 0.0f) {
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const GemvSegment segs[2] = {{w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}};
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1>(
       segs, x, k, blockX());
@@ -617,12 +620,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                    const void *w1, const uint16_t *s1, const uint8_t *z1,
                    float *y1, int n1, const void *w2, const uint16_t *s2,
                    const uint8_t *z2, float *y2, int n2,
-                   const float *normH = nullptr, const uint16_t *normW = nullptr,
-                   uint16_t *normOut = nullptr, float normEps = 0.0f) {
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+                   const float *normH = nullptr,
+                   const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+                   float normEps = 0.0f) {
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const GemvSegment segs[3] = {
       {w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}, {w2, s2, z2, y2, n2}};
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2>(
@@ -637,12 +638,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                    float *y1, int n1, const void *w2, const uint16_t *s2,
                    const uint8_t *z2, float *y2, int n2, const void *w3,
                    const uint16_t *s3, const uint8_t *z3, float *y3, int n3,
-                   const float *normH = nullptr, const uint16_t *normW = nullptr,
-                   uint16_t *normOut = nullptr, float normEps = 0.0f) {
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+                   const float *normH = nullptr,
+                   const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+                   float normEps = 0.0f) {
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const GemvSegment segs[4] = {{w0, s0, z0, y0, n0},
                                {w1, s1, z1, y1, n1},
                                {w2, s2, z2, y2, n2},

@@ -205,18 +205,14 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                      const float *normH = nullptr,
                      const uint16_t *normW = nullptr,
                      uint16_t *normOut = nullptr, float normEps = 0.0f) {
-  if constexpr (NORM != kNormNone) {
-    x = rmsNormPrologue<NORM, NORM_K, WAVES * 32>(normH, normW, normOut,
-                                                  normEps);
-  }
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   constexpr int kThreads = WAVES * 32;
   constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
   FD_SHARED float red[WAVES];
   FD_SHARED int redI[WAVES];
   FD_SHARED int last;
   const GemvSegment seg{w, scales, zeros, logits, e};
-  gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k,
-                                                           blockX());
+  gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, blockX());
   // Release this block's logits, then count the block.
   fenceDevice();
   barrier();
@@ -305,20 +301,16 @@ FD_DEVICE float waveSigmoidGate(const uint16_t *__restrict__ gateW,
 /// takes the shared expert), else sigmoid(*gateLogit) when that is, else 1.
 /// base may be null or out (the residual stream, updated in place).
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int SHARED>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
-    moe_down_combine(float *out, const float *base,
-                     const int32_t *__restrict__ qweight,
-                     const uint16_t *__restrict__ scales,
-                     const uint8_t *__restrict__ zeros,
-                     const int32_t *__restrict__ expertIds,
-                     const float *__restrict__ routeWeights,
-                     const uint16_t *__restrict__ x, int slots, int k,
-                     const void *sharedW, const uint16_t *sharedScales,
-                     const uint8_t *sharedZeros,
-                     const uint16_t *__restrict__ sharedX, int sharedK,
-                     const float *__restrict__ gateLogit,
-                     const uint16_t *__restrict__ gateW,
-                     const uint16_t *__restrict__ gateX, int gateK, int n) {
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) moe_down_combine(
+    float *out, const float *base, const int32_t *__restrict__ qweight,
+    const uint16_t *__restrict__ scales, const uint8_t *__restrict__ zeros,
+    const int32_t *__restrict__ expertIds,
+    const float *__restrict__ routeWeights, const uint16_t *__restrict__ x,
+    int slots, int k, const void *sharedW, const uint16_t *sharedScales,
+    const uint8_t *sharedZeros, const uint16_t *__restrict__ sharedX,
+    int sharedK, const float *__restrict__ gateLogit,
+    const uint16_t *__restrict__ gateW, const uint16_t *__restrict__ gateX,
+    int gateK, int n) {
   static_assert(SHARED >= 0 && SHARED <= 2,
                 "shared expert: 0 none, 1 w4a16, 2 bf16");
   constexpr int kGroups = 32 / LANES;
@@ -356,8 +348,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       if constexpr (SHARED == kSegmentW4) {
         W4Rows<ROWS> w;
         setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
-            w, static_cast<const int32_t *>(sharedW), sharedScales,
-            sharedZeros, sharedK, rows);
+            w, static_cast<const int32_t *>(sharedW), sharedScales, sharedZeros,
+            sharedK, rows);
         gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, sharedX, sharedK, lane,
                                                     part);
       } else if constexpr (SHARED == kSegmentBf16) {

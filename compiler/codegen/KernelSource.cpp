@@ -46,14 +46,14 @@ llvm::Expected<KernelSource> generateKernelSource(ModuleOp module) {
         Attribute a = l.getParams().get(p.name);
         if (!a && p.optional) { // the template's default, spelled out
           const bool type = p.kind == TemplateParam::FloatOrBf16;
-          spelled += std::string(i ? ", " : "") +
-                     (p.kind == TemplateParam::Int ? "0"
-                      : type                       ? "uint16_t"
+          spelled +=
+              std::string(i ? ", " : "") + (p.kind == TemplateParam::Int ? "0"
+                                            : type ? "uint16_t"
                                                    : "false");
-          demangled += std::string(i ? ", " : "") +
-                       (p.kind == TemplateParam::Int ? "0"
-                        : type                       ? "unsigned short"
-                                                     : "false");
+          demangled +=
+              std::string(i ? ", " : "") + (p.kind == TemplateParam::Int ? "0"
+                                            : type ? "unsigned short"
+                                                   : "false");
           if (type) {
             typeOf[p.name] = "uint16_t";
           }
@@ -132,17 +132,16 @@ llvm::Expected<KernelSource> generateKernelSource(ModuleOp module) {
       if (l.getIns().size() != wantIns || l.getOuts().size() != wantOuts ||
           l.getScalars().size() != wantScalars ||
           (optional && !optionalScalars)) {
-        return launchError(l, "expects " + std::to_string(in.required) +
-                                  " inputs, " +
-                                  std::to_string(outc.required) +
-                                  " outputs and " +
-                                  std::to_string(sc.required) + " scalars" +
-                                  (in.all != in.required || outc.all != outc.required
-                                       ? " (or " + std::to_string(in.all) +
-                                             ", " + std::to_string(outc.all) +
-                                             " and " + std::to_string(sc.all) +
-                                             " with the optional ones)"
-                                       : std::string()));
+        return launchError(
+            l,
+            "expects " + std::to_string(in.required) + " inputs, " +
+                std::to_string(outc.required) + " outputs and " +
+                std::to_string(sc.required) + " scalars" +
+                (in.all != in.required || outc.all != outc.required
+                     ? " (or " + std::to_string(in.all) + ", " +
+                           std::to_string(outc.all) + " and " +
+                           std::to_string(sc.all) + " with the optional ones)"
+                     : std::string()));
       }
       auto [it, inserted] = byKey.try_emplace(spelled, out.instances.size());
       if (inserted) {

@@ -88,8 +88,7 @@ struct FuseRmsNormPass
     fdk::LaunchOp consumer = launches[c];
     const fd::codegen::TemplateInfo *info =
         fd::codegen::lookupTemplate(consumer.getTemplateName().str());
-    if (!info || info->normInput.empty() ||
-        fdt::paramAttr(consumer, "NORM") ||
+    if (!info || info->normInput.empty() || fdt::paramAttr(consumer, "NORM") ||
         fdt::names(consumer.getOuts(), yName) ||
         fdt::intParam(consumer, "M", 1) != 1 ||
         fdt::boolParam(consumer, "X_F32") ||
@@ -116,9 +115,8 @@ struct FuseRmsNormPass
     }
     // Other readers keep the buffer: the consumer's block (0, 0) publishes
     // the normalised row into it.
-    const bool othersRead =
-        !fdt::onlyUsedBy(launches, yName,
-                         {static_cast<int64_t>(i), static_cast<int64_t>(c)});
+    const bool othersRead = !fdt::onlyUsedBy(
+        launches, yName, {static_cast<int64_t>(i), static_cast<int64_t>(c)});
     Builder b(module.getContext());
     Attribute null = FlatSymbolRefAttr::get(b.getContext(), "__null");
     SmallVector<Attribute> newIns(ins.begin(), ins.end());

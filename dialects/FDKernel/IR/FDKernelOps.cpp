@@ -72,10 +72,9 @@ LogicalResult LaunchOp::verify() {
                          << " and at most " << kMaxBlockThreads
                          << " threads, got " << threads;
   }
-  if (llvm::all_of(getOuts().getAsRange<FlatSymbolRefAttr>(),
-                   [](FlatSymbolRefAttr r) {
-                     return r.getValue() == kNullBuffer;
-                   })) {
+  if (llvm::all_of(
+          getOuts().getAsRange<FlatSymbolRefAttr>(),
+          [](FlatSymbolRefAttr r) { return r.getValue() == kNullBuffer; })) {
     return emitOpError("expects at least one output buffer");
   }
   llvm::SmallDenseSet<Attribute> seen;
