@@ -2,7 +2,13 @@
 # once, build incrementally. Sourced, not run.
 
 FD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-FD_BUILD="${FD_BUILD:-$FD_ROOT/build}"
+# FD_SANITIZE=1: the host code built with AddressSanitizer (LeakSanitizer
+# included) and UndefinedBehaviorSanitizer, in its own build directory.
+if [ "${FD_SANITIZE:-0}" = 1 ]; then
+  FD_BUILD="${FD_BUILD:-$FD_ROOT/build-asan}"
+else
+  FD_BUILD="${FD_BUILD:-$FD_ROOT/build}"
+fi
 
 # Debian 12 packages the build and the tests need (LLVM/MLIR 22 come from
 # bookworm-security).
@@ -26,8 +32,10 @@ fd_install_deps() {
 }
 
 fd_build() {
+  local sanitize=()
+  [ "${FD_SANITIZE:-0}" = 1 ] && sanitize=(-DFD_SANITIZE=ON)
   if [ ! -f "$FD_BUILD/build.ninja" ]; then
-    cmake -G Ninja -S "$FD_ROOT" -B "$FD_BUILD" \
+    cmake -G Ninja -S "$FD_ROOT" -B "$FD_BUILD" "${sanitize[@]}" \
       -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
       -DLLVM_USE_LINKER=lld \
