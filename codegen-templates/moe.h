@@ -232,15 +232,13 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   }
 }
 
-/// sigmoid(gateW . gateX) over gk values (gk % 8 == 0), reduced by the
-/// whole block; every thread gets it. The shared expert's gate: an M = N = 1
-/// dot product, cheaper recomputed per block than launched as a GEMV.
-template <int THREADS>
-FD_DEVICE float blockSigmoidGate(const uint16_t *__restrict__ gateW,
-                                 const uint16_t *__restrict__ gateX, int gk,
-                                 float *red) {
+/// One thread's part of gateW . gateX (gk % 8 == 0): the 8-value chunks
+/// first, first + count, ... of the `count` threads sharing the dot.
+FD_DEVICE float gateDotPartial(const uint16_t *__restrict__ gateW,
+                               const uint16_t *__restrict__ gateX, int gk,
+                               int first, int count) {
   float s = 0.0f;
-  for (int i = threadX() * 8; i < gk; i += THREADS * 8) {
+  for (int i = first * 8; i < gk; i += count * 8) {
     float a[8], b[8];
     loadX8(gateW + i, a);
     loadX8(gateX + i, b);
@@ -249,7 +247,18 @@ FD_DEVICE float blockSigmoidGate(const uint16_t *__restrict__ gateW,
       s += a[j] * b[j];
     }
   }
-  return sigmoidF(blockSum<THREADS>(s, red));
+  return s;
+}
+
+/// sigmoid(gateW . gateX) over gk values (gk % 8 == 0), reduced by the
+/// whole block; every thread gets it. The shared expert's gate: an M = N = 1
+/// dot product, cheaper recomputed per block than launched as a GEMV.
+template <int THREADS>
+FD_DEVICE float blockSigmoidGate(const uint16_t *__restrict__ gateW,
+                                 const uint16_t *__restrict__ gateX, int gk,
+                                 float *red) {
+  return sigmoidF(blockSum<THREADS>(
+      gateDotPartial(gateW, gateX, gk, threadX(), THREADS), red));
 }
 
 /// y = sigmoid(gateW . gateX) * (W x): the shared expert's down projection
@@ -272,17 +281,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
 /// wave; every lane gets it.
 FD_DEVICE float waveSigmoidGate(const uint16_t *__restrict__ gateW,
                                 const uint16_t *__restrict__ gateX, int gk) {
-  float s = 0.0f;
-  for (int i = laneId() * 8; i < gk; i += kWaveSize * 8) {
-    float a[8], b[8];
-    loadX8(gateW + i, a);
-    loadX8(gateX + i, b);
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      s += a[j] * b[j];
-    }
-  }
-  return sigmoidF(waveSum<kWaveSize>(s));
+  return sigmoidF(waveSum<kWaveSize>(
+      gateDotPartial(gateW, gateX, gk, laneId(), kWaveSize)));
 }
 
 /// The MoE block's output in one launch:

@@ -831,6 +831,11 @@ int main(int argc, char **argv) {
       "--skip-weights), OUT/report.json and the executable OUT/<name>:\n"
       "  OUT/<name> run --prompt-ids 1,2,3 -n 128\n"
       "or prints the stage --emit names.\n");
+  if (fuseRmsNormMaxRows < 0) {
+    return fail("--fuse-rms-norm-max-rows " +
+                std::to_string(fuseRmsNormMaxRows) +
+                ": expected 0 (any reader) or a positive row count");
+  }
 
   mlir::DialectRegistry registry;
   fd::import::registerImportDialects(registry);
