@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -14,7 +15,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["fd-opt", "compile-model", "fd-synth", "fd-ref", "fd-run", "fd-tune"], [config.fd_tools_dir])
+    ["fd-opt", "compile-model", "fd-synth", "fd-ref", "fd-run", "fd-tune", "fd-tokenize", "embed"], [config.fd_tools_dir])
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%examples", os.path.join(config.fd_src_root, "examples")))
 
@@ -23,6 +24,7 @@ config.substitutions.append(("%examples", os.path.join(config.fd_src_root, "exam
 config.substitutions.append(("%clang22", config.clang22))
 config.substitutions.append(("%templates", os.path.join(config.fd_src_root, "codegen-templates")))
 config.substitutions.append(("%src", config.fd_src_root))
+config.substitutions.append(("%python", sys.executable))
 if config.nvcc:
     config.available_features.add("nvcc")
     config.substitutions.append(("%nvcc", config.nvcc))

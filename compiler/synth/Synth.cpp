@@ -703,8 +703,9 @@ std::string writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
 
   // Shards are independent: each thread takes the next unwritten one. A
   // shard appears under its name only once complete.
-  unsigned threads = opts.threads ? opts.threads
-                                  : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = opts.threads
+                         ? opts.threads
+                         : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min<unsigned>(threads, static_cast<unsigned>(shards.size()));
   std::atomic<size_t> next{0};
   std::vector<std::string> errors(shards.size());
@@ -720,7 +721,8 @@ std::string writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
         fs::rename(partial, final, renameError);
       }
       if (renameError) {
-        errors[i] = final.string() + ": cannot rename: " + renameError.message();
+        errors[i] =
+            final.string() + ": cannot rename: " + renameError.message();
       }
     }
   };
@@ -756,10 +758,18 @@ std::string writeCheckpoint(const SynthOptions &opts, const std::string &dir) {
       return dir + ": cannot write model.safetensors.index.json";
     }
   }
-  std::ofstream cfg(fs::path(dir) / "config.json");
-  cfg << makeConfigJson(opts);
-  if (!cfg) {
-    return dir + ": cannot write config.json";
+  TokenizerFiles tok = makeTokenizerFiles(opts);
+  const std::pair<const char *, std::string> files[] = {
+      {"config.json", makeConfigJson(opts)},
+      {"tokenizer.json", std::move(tok.tokenizerJson)},
+      {"tokenizer_config.json", std::move(tok.tokenizerConfig)},
+      {"generation_config.json", std::move(tok.generationConfig)}};
+  for (const auto &[name, text] : files) {
+    std::ofstream out(fs::path(dir) / name);
+    out << text;
+    if (!out) {
+      return dir + ": cannot write " + name;
+    }
   }
   return {};
 }

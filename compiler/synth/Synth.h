@@ -103,7 +103,13 @@ std::vector<TensorPlan> planTensors(const SynthOptions &opts);
 /// The config.json text.
 std::string makeConfigJson(const SynthOptions &opts);
 
-/// Writes config.json, the shards and (for more than one shard) the index
+/// The tokenizer files a checkpoint carries (SynthTokenizer.cpp).
+struct TokenizerFiles {
+  std::string tokenizerJson, tokenizerConfig, generationConfig;
+};
+TokenizerFiles makeTokenizerFiles(const SynthOptions &opts);
+
+/// Writes config.json, the tokenizer files, the shards and (for more than one shard) the index
 /// into `dir`, creating it; shards are written in parallel, each first to a
 /// temporary name. Output is byte-identical for equal options whatever the
 /// thread count. Returns an error message, empty on success.

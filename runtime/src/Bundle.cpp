@@ -40,7 +40,8 @@ fd_error_t openDirectory(const std::string &dir, Bundle &out) {
   // The files compile-model writes beside the executable; code objects for
   // targets that were not compiled are simply absent.
   for (const char *name : {"plan.json", "reference.json", "kernels.sm_90.cubin",
-                           "kernels.gfx1151.hsaco", "kernels.gfx1100.hsaco"}) {
+                           "kernels.gfx1151.hsaco", "kernels.gfx1100.hsaco",
+                           "tokenizer.json", "chat.json"}) {
     std::string bytes;
     if (readWhole(dir + "/" + name, bytes)) {
       out.files[name] = std::move(bytes);

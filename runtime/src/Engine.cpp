@@ -1,22 +1,11 @@
 //===- Engine.cpp - the engine C API over the GPU and CPU backends --------===//
 
-#include "Backend.h"
-#include "Bundle.h"
-#include "Plan.h"
+#include "EngineState.h"
 #include "Status.h"
 
 #include <new>
 
 using namespace fd::runtime;
-
-struct fd_engine {
-  Bundle bundle;
-  Plan plan; // outlives the backend, which points into it
-  std::unique_ptr<Backend> backend;
-  std::string device;
-  int64_t vocab = 0;
-  int32_t nextPosition = 0;
-};
 
 namespace {
 
@@ -140,6 +129,11 @@ extern "C" fd_error_t fd_engine_step(fd_engine *e, int32_t token,
   } catch (const std::exception &ex) {
     return makeError(std::string("step: ") + ex.what());
   }
+  if (position == 0) {
+    e->history.clear();
+    e->pending = -1;
+  }
+  e->history.push_back(token);
   e->nextPosition = position + 1;
   return nullptr;
 }

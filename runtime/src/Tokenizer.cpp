@@ -3,6 +3,7 @@
 #include "Tokenizer.h"
 
 #include "Status.h"
+#include "fusedecode/byte_level.h"
 
 #include <nlohmann/json.hpp>
 
@@ -116,11 +117,8 @@ struct ByteAlphabet {
   std::unordered_map<uint32_t, unsigned char> cpToByte;
   std::string mapped[256]; // UTF-8 of byteToCp
   ByteAlphabet() {
-    uint32_t next = 256;
     for (int b = 0; b < 256; ++b) {
-      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) ||
-                       (b >= 0xAE && b <= 0xFF);
-      byteToCp[b] = printable ? static_cast<uint32_t>(b) : next++;
+      byteToCp[b] = fd_byte_level_code_point(static_cast<uint8_t>(b));
       cpToByte[byteToCp[b]] = static_cast<unsigned char>(b);
       appendUtf8(mapped[b], byteToCp[b]);
     }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Tokenizer.h"
+#include "fusedecode/byte_level.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -18,27 +19,17 @@ using json = nlohmann::json;
 
 namespace {
 
-/// The GPT-2 byte alphabet's character for byte b, as UTF-8.
+/// The byte alphabet's character for byte b, as UTF-8.
 std::string mapped(int b) {
-  static std::vector<std::string> table = [] {
-    std::vector<std::string> t(256);
-    int next = 256;
-    for (int i = 0; i < 256; ++i) {
-      bool printable = (i >= '!' && i <= '~') || (i >= 0xA1 && i <= 0xAC) ||
-                       (i >= 0xAE && i <= 0xFF);
-      int cp = printable ? i : next++;
-      std::string s;
-      if (cp < 0x80) {
-        s += static_cast<char>(cp);
-      } else {
-        s += static_cast<char>(0xC0 | cp >> 6);
-        s += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-      t[static_cast<size_t>(i)] = s;
-    }
-    return t;
-  }();
-  return table[static_cast<size_t>(b)];
+  uint32_t cp = fd_byte_level_code_point(static_cast<uint8_t>(b));
+  std::string s;
+  if (cp < 0x80) {
+    s += static_cast<char>(cp);
+  } else {
+    s += static_cast<char>(0xC0 | cp >> 6);
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return s;
 }
 
 /// Bytes 0..255 are ids 0..255; merges make "he"=256, "ll"=257, "hell"=258,

@@ -22,8 +22,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -85,7 +87,191 @@ struct RunOptions {
   int tokens = 16, repeat = 1;
   uint64_t randomSeed = 0;
   bool random = false, quiet = false;
+  // Text generation (run -p, chat).
+  std::string text, system;
+  int maxTokens = 256, ctxSize = 0;
+  bool verbose = false, noThink = false;
+  // Sampling flags: each overrides the model's default when given.
+  double temperature = 0, topP = 1, minP = 0, repeatPenalty = 1;
+  int topK = 0, repeatLastN = 64;
+  uint64_t seed = 0;
+  const CLI::App *textCmd = nullptr; // the subcommand given (run or chat)
 };
+
+std::string takeError(fd_error_t e) {
+  std::string msg = fd_error_message(e);
+  fd_error_free(e);
+  return msg;
+}
+
+/// Opens the engine with the device / weights flags; prints the device line.
+fd_engine *openEngine(const RunOptions &o) {
+  fd_engine_options options{};
+  options.device = o.device == "gpu"   ? FD_DEVICE_GPU
+                   : o.device == "cpu" ? FD_DEVICE_CPU
+                                       : FD_DEVICE_AUTO;
+  options.weights_path = o.weights.empty() ? nullptr : o.weights.c_str();
+  options.random_weights = o.random;
+  options.seed = o.randomSeed;
+  if (!o.quiet && ::isatty(2)) {
+    options.progress = showProgress;
+  }
+  fd_engine *engine = nullptr;
+  if (fd_error_t e = fd_engine_open(o.model.c_str(), &options, &engine)) {
+    fail(takeError(e));
+    return nullptr;
+  }
+  if (!o.quiet) {
+    std::fprintf(stderr, "device: %s\n", fd_engine_device_name(engine));
+  }
+  return engine;
+}
+
+fd_sampling samplingFor(fd_engine *engine, const RunOptions &o) {
+  fd_sampling s = fd_engine_default_sampling(engine);
+  auto given = [&](const char *flag) { return o.textCmd->count(flag) > 0; };
+  if (given("--temperature")) {
+    s.temperature = static_cast<float>(o.temperature);
+  }
+  if (given("--top-k")) {
+    s.top_k = o.topK;
+  }
+  if (given("--top-p")) {
+    s.top_p = static_cast<float>(o.topP);
+  }
+  if (given("--min-p")) {
+    s.min_p = static_cast<float>(o.minP);
+  }
+  if (given("--repeat-penalty")) {
+    s.repetition_penalty = static_cast<float>(o.repeatPenalty);
+  }
+  s.repetition_window = o.repeatLastN;
+  s.seed = o.seed;
+  return s;
+}
+
+int printText(int32_t, const char *text, size_t len, void *) {
+  std::fwrite(text, 1, len, stdout);
+  std::fflush(stdout); // streamed: each piece as soon as it exists
+  return 0;
+}
+
+/// Tokenizes `text`, generates into stdout; false (after a message) on error.
+bool generateText(fd_engine *engine, const RunOptions &o,
+                  const std::string &text) {
+  size_t n = 0;
+  if (fd_error_t e = fd_engine_tokenize(engine, text.data(), text.size(), 1,
+                                        nullptr, 0, &n)) {
+    fail(takeError(e));
+    return false;
+  }
+  std::vector<int32_t> ids(n);
+  fd_error_free(fd_engine_tokenize(engine, text.data(), text.size(), 1,
+                                   ids.data(), ids.size(), &n));
+  const int64_t ctx = o.ctxSize > 0 ? o.ctxSize : fd_engine_max_context(engine);
+  const int64_t used = fd_engine_sequence_length(engine);
+  if (used + static_cast<int64_t>(n) >= ctx) {
+    fail("the prompt (" + std::to_string(n) +
+         " tokens) does not fit: " + std::to_string(used) + " of the " +
+         std::to_string(ctx) + " context positions are used");
+    return false;
+  }
+  fd_generate_options g = fd_engine_default_generate_options(engine);
+  g.sampling = samplingFor(engine, o);
+  g.max_tokens = static_cast<int32_t>(
+      std::min<int64_t>(o.maxTokens, ctx - used - static_cast<int64_t>(n)));
+  g.on_token = printText;
+  fd_generate_result r{};
+  if (fd_error_t e =
+          fd_engine_generate(engine, ids.data(), ids.size(), &g, &r)) {
+    std::printf("\n");
+    fail(takeError(e));
+    return false;
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+  if (o.verbose) {
+    static const char *reasons[] = {"stop token", "max tokens", "context full",
+                                    "stopped"};
+    std::fprintf(stderr,
+                 "prefill: %d tokens, %.1f tok/s; decode: %d tokens, %.1f "
+                 "tok/s; finished: %s\n",
+                 r.prompt_tokens, r.prompt_tokens / r.prefill_seconds,
+                 r.generated_tokens,
+                 r.decode_seconds > 0 ? r.generated_tokens / r.decode_seconds
+                                      : 0.0,
+                 reasons[r.finish]);
+  }
+  return true;
+}
+
+int checkContext(fd_engine *engine, const RunOptions &o) {
+  if (o.ctxSize > fd_engine_max_context(engine)) {
+    return fail("--ctx-size " + std::to_string(o.ctxSize) +
+                " exceeds the context the model was compiled for (" +
+                std::to_string(fd_engine_max_context(engine)) +
+                "; compile-model --max-context)");
+  }
+  return 0;
+}
+
+int runText(const RunOptions &o) {
+  fd_engine *engine = openEngine(o);
+  if (!engine) {
+    return 1;
+  }
+  int rc = checkContext(engine, o);
+  if (rc == 0 && !generateText(engine, o, o.text)) {
+    rc = 1;
+  }
+  fd_engine_close(engine);
+  return rc;
+}
+
+/// Interactive chat: one user message per stdin line; the model state is
+/// kept between turns, so each turn feeds only its own tokens. "/reset"
+/// starts a new conversation.
+int chat(const RunOptions &o) {
+  fd_engine *engine = openEngine(o);
+  if (!engine) {
+    return 1;
+  }
+  int rc = checkContext(engine, o);
+  const bool tty = ::isatty(0);
+  std::string line;
+  bool first = true;
+  while (rc == 0) {
+    if (tty) {
+      std::fprintf(stderr, "> ");
+    }
+    if (!std::getline(std::cin, line)) {
+      break;
+    }
+    if (line == "/reset") {
+      fd_error_free(fd_engine_reset(engine));
+      first = true;
+      continue;
+    }
+    size_t len = 0;
+    const char *system =
+        first && !o.system.empty() ? o.system.c_str() : nullptr;
+    if (fd_error_t e = fd_engine_chat_turn(engine, system, line.c_str(),
+                                           !o.noThink, nullptr, 0, &len)) {
+      rc = fail(takeError(e));
+      break;
+    }
+    std::string turn(len + 1, '\0');
+    fd_error_free(fd_engine_chat_turn(engine, system, line.c_str(), !o.noThink,
+                                      turn.data(), turn.size(), &len));
+    turn.resize(len);
+    first = false;
+    if (!generateText(engine, o, turn)) {
+      rc = 1;
+    }
+  }
+  fd_engine_close(engine);
+  return rc;
+}
 
 int run(const RunOptions &o) {
   std::vector<int32_t> prompt, forced;
@@ -104,24 +290,9 @@ int run(const RunOptions &o) {
     return fail("--forced-ids gives " + std::to_string(forced.size()) +
                 " ids for " + std::to_string(o.tokens - 1) + " fed tokens");
   }
-  fd_engine_options options{};
-  options.device = o.device == "gpu"   ? FD_DEVICE_GPU
-                   : o.device == "cpu" ? FD_DEVICE_CPU
-                                       : FD_DEVICE_AUTO;
-  options.weights_path = o.weights.empty() ? nullptr : o.weights.c_str();
-  options.random_weights = o.random;
-  options.seed = o.randomSeed;
-  if (!o.quiet && ::isatty(2)) {
-    options.progress = showProgress;
-  }
-  fd_engine *engine = nullptr;
-  if (fd_error_t e = fd_engine_open(o.model.c_str(), &options, &engine)) {
-    std::string msg = fd_error_message(e);
-    fd_error_free(e);
-    return fail(msg);
-  }
-  if (!o.quiet) {
-    std::fprintf(stderr, "device: %s\n", fd_engine_device_name(engine));
+  fd_engine *engine = openEngine(o);
+  if (!engine) {
+    return 1;
   }
   const int64_t context = fd_engine_max_context(engine);
   if (static_cast<int64_t>(prompt.size()) + o.tokens - 1 > context) {
@@ -216,23 +387,61 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   RunOptions o;
   o.model = embedded ? self : "";
-  CLI::App *runCmd =
-      app.add_subcommand("run", "Prefill a prompt and generate greedily");
-  auto *modelOpt = runCmd->add_option(
-      "--model", o.model,
-      "Compiled model: OUT/ or OUT/<model> (default: this executable)");
-  if (!embedded) {
-    modelOpt->required();
-  }
-  runCmd->add_option("--prompt-ids", o.prompt, "Prompt token ids: 1,2,3")
-      ->required();
-  runCmd->add_option("-n,--tokens", o.tokens, "Tokens to generate")
+  // Options every subcommand takes: where the model is and what runs it.
+  auto addCommon = [&](CLI::App *cmd) {
+    auto *modelOpt = cmd->add_option(
+        "--model", o.model,
+        "Compiled model: OUT/ or OUT/<model> (default: this executable)");
+    if (!embedded) {
+      modelOpt->required();
+    }
+    cmd->add_option("--device", o.device, "auto, gpu or cpu")
+        ->check(CLI::IsMember({"auto", "gpu", "cpu"}))
+        ->capture_default_str();
+    cmd->add_option("--weights", o.weights,
+                    "Weights file (default: weights.fdw beside the model)");
+    cmd->add_flag("-q,--quiet", o.quiet, "No device line or timings");
+  };
+  // Text generation: sampling (defaults: the model's generation_config),
+  // length and context.
+  auto addText = [&](CLI::App *cmd) {
+    cmd->add_option("--temperature", o.temperature, "0: greedy")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--top-k", o.topK, "0: off")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--top-p", o.topP, "1: off")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--min-p", o.minP, "0: off")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--repeat-penalty", o.repeatPenalty, "1: off")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--repeat-last-n", o.repeatLastN,
+                    "Tokens the repetition penalty looks back at")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--seed", o.seed, "Sampling seed")->capture_default_str();
+    cmd->add_option("--max-tokens", o.maxTokens, "Tokens to generate at most")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--ctx-size", o.ctxSize,
+                    "Context positions to use (default: all compiled)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("-v,--verbose", o.verbose,
+                  "A timing line per generation (prefill and decode tok/s)");
+  };
+
+  CLI::App *runCmd = app.add_subcommand(
+      "run", "Generate from a text prompt (-p, streamed) or from token ids "
+             "(--prompt-ids, greedy, ids out)");
+  addCommon(runCmd);
+  addText(runCmd);
+  auto *textOpt = runCmd->add_option("-p,--prompt", o.text,
+                                     "Prompt text (raw, no chat "
+                                     "format)");
+  auto *idsOpt =
+      runCmd->add_option("--prompt-ids", o.prompt, "Prompt token ids: 1,2,3");
+  textOpt->excludes(idsOpt);
+  runCmd
+      ->add_option("-n,--tokens", o.tokens,
+                   "With --prompt-ids: tokens to generate")
       ->capture_default_str();
-  runCmd->add_option("--device", o.device, "auto, gpu or cpu")
-      ->check(CLI::IsMember({"auto", "gpu", "cpu"}))
-      ->capture_default_str();
-  runCmd->add_option("--weights", o.weights,
-                     "Weights file (default: weights.fdw beside the model)");
   runCmd->add_option("--forced-ids", o.forced,
                      "Teacher forcing: feed these ids instead of the "
                      "generated ones");
@@ -249,7 +458,15 @@ int main(int argc, char **argv) {
                    "process, each from position 0 (the timings are the "
                    "last run's: warm)")
       ->check(CLI::PositiveNumber);
-  runCmd->add_flag("-q,--quiet", o.quiet, "No device line or timings");
+
+  CLI::App *chatCmd = app.add_subcommand(
+      "chat", "Interactive multi-turn chat: one message per line on stdin, "
+              "the model state kept between turns; /reset starts over");
+  addCommon(chatCmd);
+  addText(chatCmd);
+  chatCmd->add_option("--system", o.system, "System message");
+  chatCmd->add_flag("--no-think", o.noThink,
+                    "Thinking off (an empty think block in each prompt)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -259,6 +476,16 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     // One line, like every other error.
     return fail(e.what());
+  }
+  o.textCmd = chatCmd->parsed() ? chatCmd : runCmd;
+  if (chatCmd->parsed()) {
+    return chat(o);
+  }
+  if (textOpt->count()) {
+    return runText(o);
+  }
+  if (!idsOpt->count()) {
+    return fail("run: give a prompt: -p TEXT or --prompt-ids 1,2,3");
   }
   return run(o);
 }

@@ -19,7 +19,9 @@
 #include "compiler/codegen/PackWeights.h"
 #include "compiler/codegen/PlanWriter.h"
 #include "compiler/costmodel/TargetInfo.h"
+#include "compiler/import/ChatFormat.h"
 #include "compiler/import/Importer.h"
+#include "compiler/import/ModelConfig.h"
 #include "compiler/reference/RefBuilder.h"
 #include "compiler/reference/RefProgramJson.h"
 #include "compiler/transforms/Passes.h"
@@ -500,6 +502,16 @@ struct TuningSummary {
 /// report.json and the executable.
 int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
                        const std::string &program, const char *argv0) {
+  // The tokenizer and chat format travel with the model (checked first: a
+  // broken tokenizer file should fail before minutes of compiling).
+  auto config = fd::import::parseModelConfig(checkpointDir);
+  if (!config) {
+    return fail(toString(config.takeError()));
+  }
+  auto chatFiles = fd::import::importChatFormat(checkpointDir, config->family);
+  if (!chatFiles) {
+    return fail(toString(chatFiles.takeError()));
+  }
   if (outputFile == "-") {
     return fail(
         "-o OUT (the output directory) is required unless --emit is given");
@@ -511,8 +523,9 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
   }
   const std::vector<fd::codegen::GpuTarget> &gpuTargets = *parsedTargets;
   const std::string exeName = executableName();
-  for (StringRef taken : {"plan.mlir", "plan.json", "reference.json",
-                          "report.json", "weights.fdw"}) {
+  for (StringRef taken :
+       {"plan.mlir", "plan.json", "reference.json", "report.json",
+        "weights.fdw", "tokenizer.json", "chat.json"}) {
     if (exeName == taken || StringRef(exeName).starts_with("kernels.") ||
         StringRef(exeName).starts_with("build-")) {
       return fail("--name '" + exeName + "' would overwrite " +
@@ -802,6 +815,18 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
   sys::path::append(reportPath, "report.json");
   if (!writeFile(reportPath, text)) {
     return fail(reportPath + ": cannot write");
+  }
+  if (!chatFiles->tokenizerJson.empty()) {
+    for (const auto &[name, text] :
+         {std::make_pair("tokenizer.json", &chatFiles->tokenizerJson),
+          std::make_pair("chat.json", &chatFiles->chatJson)}) {
+      SmallString<128> path(outputFile);
+      sys::path::append(path, name);
+      if (!writeFile(path, *text)) {
+        return fail(path + ": cannot write");
+      }
+      bundled.emplace_back(name, *text);
+    }
   }
   bundled.insert(bundled.begin(), {"plan.json", *planJson});
   SmallString<128> exePath(outputFile);
