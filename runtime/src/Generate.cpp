@@ -298,6 +298,54 @@ extern "C" fd_error_t fd_engine_generate(fd_engine *e, const int32_t *prompt,
   return nullptr;
 }
 
+namespace {
+fd_error_t needChat(fd_engine &e) {
+  if (fd_error_t err = needTokenizer(e)) {
+    return err;
+  }
+  if (!e.chat.present) {
+    return makeError(
+        e.bundle.origin +
+        ": the model has no chat format (its tokenizer_config.json "
+        "has no ChatML chat_template); use plain prompts");
+  }
+  return nullptr;
+}
+
+void copyText(const std::string &text, char *buf, size_t cap, size_t *len) {
+  copyOut(text.data(), text.size(), buf, cap);
+  if (buf && text.size() < cap) {
+    buf[text.size()] = 0;
+  }
+  *len = text.size();
+}
+} // namespace
+
+extern "C" fd_error_t fd_engine_chat_render(fd_engine *e,
+                                            const fd_chat_message *messages,
+                                            size_t n, int thinking, char *buf,
+                                            size_t cap, size_t *len) {
+  if (fd_error_t err = needChat(*e)) {
+    return err;
+  }
+  const auto &c = e->chat;
+  std::string text;
+  for (size_t i = 0; i < n; ++i) {
+    const char *role = messages[i].role ? messages[i].role : "";
+    if (std::strcmp(role, "system") && std::strcmp(role, "user") &&
+        std::strcmp(role, "assistant")) {
+      return makeError(std::string("chat message ") + std::to_string(i) +
+                       ": role '" + role +
+                       "' is not one of system, user, assistant");
+    }
+    text += c.turnStart + role + "\n" +
+            (messages[i].content ? messages[i].content : "") + c.turnEnd;
+  }
+  text += c.generationPrompt + (thinking ? c.thinkingOn : c.thinkingOff);
+  copyText(text, buf, cap, len);
+  return nullptr;
+}
+
 extern "C" fd_error_t fd_engine_chat_turn(fd_engine *e, const char *system,
                                           const char *user, int thinking,
                                           char *buf, size_t cap, size_t *len) {
@@ -328,10 +376,6 @@ extern "C" fd_error_t fd_engine_chat_turn(fd_engine *e, const char *system,
   }
   text += c.turnStart + "user\n" + (user ? user : "") + c.turnEnd +
           c.generationPrompt + (thinking ? c.thinkingOn : c.thinkingOff);
-  copyOut(text.data(), text.size(), buf, cap);
-  if (buf && text.size() < cap) {
-    buf[text.size()] = 0;
-  }
-  *len = text.size();
+  copyText(text, buf, cap, len);
   return nullptr;
 }

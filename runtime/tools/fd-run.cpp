@@ -16,15 +16,19 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Serve.h"
+
 #include "fusedecode/engine.h"
 
 #include <CLI/CLI.hpp>
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -273,6 +277,65 @@ int chat(const RunOptions &o) {
   return rc;
 }
 
+struct ServeOptions {
+  std::string host = "127.0.0.1", name;
+  int port = 8080, queue = 8;
+  size_t maxBody = 1 << 20;
+};
+
+int runServer(const RunOptions &o, const ServeOptions &so,
+              const std::string &self, bool maxTokensGiven) {
+  // The server module beside the executable (or $FD_SERVE_MODULE).
+  std::string dir = self.substr(0, self.find_last_of('/') + 1);
+  const char *env = std::getenv("FD_SERVE_MODULE");
+  std::string modulePath = env && *env ? env : dir + "fd-serve.so";
+  void *module = ::dlopen(modulePath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!module) {
+    return fail("serve: cannot load " + modulePath + " (" + ::dlerror() +
+                "); the server module needs cpp-httplib (Debian: apt install "
+                "libcpp-httplib0.11)");
+  }
+  auto serveFn = reinterpret_cast<fd_serve_fn>(::dlsym(module, "fd_serve"));
+  if (!serveFn) {
+    return fail("serve: " + modulePath + " has no fd_serve");
+  }
+  fd_engine *engine = openEngine(o);
+  if (!engine) {
+    return 1;
+  }
+  int rc = checkContext(engine, o);
+  if (rc == 0 && !fd_engine_has_tokenizer(engine)) {
+    size_t n = 0;
+    rc = fail(takeError(fd_engine_tokenize(engine, "", 0, 0, nullptr, 0, &n)));
+  }
+  if (rc == 0) {
+    std::string name = so.name;
+    if (name.empty()) {
+      std::string path = o.model;
+      while (path.size() > 1 && path.back() == '/') {
+        path.pop_back();
+      }
+      name = path.substr(path.find_last_of('/') + 1);
+    }
+    fd_serve_config config{};
+    config.abi = FD_SERVE_ABI;
+    config.host = so.host.c_str();
+    config.port = so.port;
+    config.model_name = name.c_str();
+    config.queue = so.queue;
+    config.max_body = so.maxBody;
+    config.context = o.ctxSize > 0 ? o.ctxSize : fd_engine_max_context(engine);
+    // OpenAI's completions default is 16 tokens; --max-tokens changes it.
+    config.default_max_tokens = maxTokensGiven ? o.maxTokens : 16;
+    config.thinking = !o.noThink;
+    config.sampling = samplingFor(engine, o);
+    config.quiet = o.quiet;
+    rc = serveFn(engine, &config);
+  }
+  fd_engine_close(engine);
+  return rc;
+}
+
 int run(const RunOptions &o) {
   std::vector<int32_t> prompt, forced;
   if (!parseIds(o.prompt, prompt)) {
@@ -467,6 +530,34 @@ int main(int argc, char **argv) {
   chatCmd->add_option("--system", o.system, "System message");
   chatCmd->add_flag("--no-think", o.noThink,
                     "Thinking off (an empty think block in each prompt)");
+
+  ServeOptions sc;
+  CLI::App *serveCmd = app.add_subcommand(
+      "serve", "OpenAI-compatible HTTP server: /v1/completions, "
+               "/v1/chat/completions (SSE streaming or not), /v1/models, "
+               "/health; one sequence at a time");
+  addCommon(serveCmd);
+  addText(serveCmd);
+  serveCmd->add_option("--host", sc.host, "Address to listen on")
+      ->capture_default_str();
+  serveCmd->add_option("--port", sc.port, "Port (0: any free one, printed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serveCmd->add_option("--name", sc.name,
+                       "Model id requests name (default: the model's file "
+                       "name)");
+  serveCmd
+      ->add_option("--queue", sc.queue,
+                   "Requests waiting or running at most; more get 503")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serveCmd
+      ->add_option("--max-body", sc.maxBody,
+                   "Largest request body in bytes; larger get 413")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serveCmd->add_flag("--no-think", o.noThink,
+                     "Chat requests default to thinking off");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -477,7 +568,12 @@ int main(int argc, char **argv) {
     // One line, like every other error.
     return fail(e.what());
   }
-  o.textCmd = chatCmd->parsed() ? chatCmd : runCmd;
+  o.textCmd = chatCmd->parsed()    ? chatCmd
+              : serveCmd->parsed() ? serveCmd
+                                   : runCmd;
+  if (serveCmd->parsed()) {
+    return runServer(o, sc, self, serveCmd->count("--max-tokens") > 0);
+  }
   if (chatCmd->parsed()) {
     return chat(o);
   }

@@ -836,6 +836,18 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
   if (!err.empty()) {
     return fail(err);
   }
+  // The server module `OUT/<model> serve` loads, from beside the runtime
+  // program (absent when the runtime was built without it).
+  SmallString<256> serverModule(program);
+  sys::path::remove_filename(serverModule);
+  sys::path::append(serverModule, "fd-serve.so");
+  if (sys::fs::exists(serverModule)) {
+    SmallString<128> dest(outputFile);
+    sys::path::append(dest, "fd-serve.so");
+    if (std::error_code ec = sys::fs::copy_file(serverModule, dest)) {
+      return fail(dest + ": cannot write: " + ec.message());
+    }
+  }
   return 0;
 }
 } // namespace

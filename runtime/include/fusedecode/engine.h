@@ -177,6 +177,20 @@ fd_error_t fd_engine_chat_turn(fd_engine *e, const char *system,
                                const char *user, int thinking, char *buf,
                                size_t cap, size_t *len);
 
+typedef struct fd_chat_message {
+  const char *role; /* "system", "user" or "assistant" */
+  const char *content;
+} fd_chat_message;
+
+/* A whole conversation in the model's chat format, ending with the
+ * assistant prompt (thinking on or off): the text to feed to a new
+ * sequence. Past assistant messages are rendered as given. Writes at most
+ * cap bytes (NUL-terminated when there is room); *len gets the full length.
+ */
+fd_error_t fd_engine_chat_render(fd_engine *e, const fd_chat_message *messages,
+                                 size_t n, int thinking, char *buf, size_t cap,
+                                 size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
