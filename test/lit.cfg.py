@@ -25,6 +25,8 @@ config.substitutions.append(("%clang22", config.clang22))
 config.substitutions.append(("%templates", os.path.join(config.fd_src_root, "codegen-templates")))
 config.substitutions.append(("%src", config.fd_src_root))
 config.substitutions.append(("%python", sys.executable))
+if config.fault_injection in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("fault-injection")
 if config.nvcc:
     config.available_features.add("nvcc")
     config.substitutions.append(("%nvcc", config.nvcc))

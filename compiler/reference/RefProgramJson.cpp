@@ -191,7 +191,10 @@ std::string refProgramFromJson(const std::string &text,
     return "malformed JSON";
   }
   try {
-    if (j.at("format") != "fusedecode-reference" || j.at("version") != 1) {
+    // get<>() first: a comparison with a literal allocates inside a noexcept
+    // operator (allocation failure would abort).
+    if (j.at("format").get<std::string>() != "fusedecode-reference" ||
+        j.at("version").get<int64_t>() != 1) {
       return "not a version 1 fusedecode reference program";
     }
     RefProgram p;

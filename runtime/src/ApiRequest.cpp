@@ -276,6 +276,10 @@ bool parseApiRequest(std::string_view body, ApiRequest::Kind kind,
     parse(doc, r, defaultThinking);
   } catch (const Bad &b) {
     error = b.message;
+    // One line: a value echoed from the request may hold line breaks.
+    for (char &c : error) {
+      c = c == '\n' || c == '\r' ? ' ' : c;
+    }
     return false;
   } catch (const json::exception &ex) {
     error = std::string("invalid request: ") + ex.what();

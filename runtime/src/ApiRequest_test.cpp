@@ -105,6 +105,11 @@ TEST(ApiRequest, BadFieldsNameTheField) {
                        ApiRequest::Chat),
             "'messages[0].content': only text parts ({\"type\": \"text\", "
             "\"text\": ...}) are supported");
+  // A value echoed back keeps the message on one line.
+  EXPECT_EQ(parseError(R"({"messages": [{"role": "a\nb", "content": "x"}]})",
+                       ApiRequest::Chat),
+            "'messages[0].role': 'a b' is not supported (system, user, "
+            "assistant)");
   EXPECT_EQ(parseError(R"({"messages": [{"content": "x"}]})", ApiRequest::Chat),
             "'messages[0]': expected an object with a string role");
   EXPECT_EQ(parseError(R"({"messages": [{"role": "user", "content": "x"}],

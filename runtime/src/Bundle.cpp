@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 namespace fd::runtime {
@@ -25,14 +26,23 @@ std::string parentDir(const std::string &path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+/// False when the file cannot be opened (absent). A read error or a failed
+/// allocation throws: an iostream copy (`ss << in.rdbuf()`) would swallow
+/// both and hand back a truncated file (found by fault injection).
 bool readWhole(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     return false;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+  std::streamoff size = in.tellg();
+  if (size < 0) {
+    throw std::runtime_error(path + ": cannot read");
+  }
+  out.resize(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(out.data(), size)) {
+    throw std::runtime_error(path + ": cannot read");
+  }
   return true;
 }
 

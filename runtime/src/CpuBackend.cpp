@@ -45,6 +45,10 @@ uint64_t availableMemory() {
 
 class CpuBackend final : public Backend {
 public:
+  // The weights file stays open only during open(); closed here too when
+  // open() ends by an exception (a failed allocation).
+  ~CpuBackend() override { fd_weights_close(file_); }
+
   fd_error_t open(const BackendInput &in);
 
   fd_error_t step(int32_t token, int32_t position, float *logits,

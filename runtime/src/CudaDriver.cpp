@@ -150,6 +150,11 @@ public:
     return nullptr;
   }
 
+  fd_error_t bindThread() override {
+    FD_CHECK(cuCtxSetCurrent(ctx_));
+    return nullptr;
+  }
+
   std::string deviceName() const override { return name_; }
   std::string deviceTarget() const override { return target_; }
 

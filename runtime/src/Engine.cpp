@@ -1,6 +1,7 @@
 //===- Engine.cpp - the engine C API over the GPU and CPU backends --------===//
 
 #include "EngineState.h"
+#include "Fault.h"
 #include "Status.h"
 
 #include <new>
@@ -68,12 +69,8 @@ extern "C" fd_error_t fd_engine_open(const char *model,
   if (!e) {
     return makeError("out of memory");
   }
-  fd_error_t err;
-  try {
-    err = open(*e, model, options ? *options : defaults);
-  } catch (const std::exception &ex) {
-    err = makeError(std::string(model) + ": " + ex.what());
-  }
+  fd_error_t err = guarded(
+      model, [&] { return open(*e, model, options ? *options : defaults); });
   if (err) {
     delete e;
     return err;
@@ -101,39 +98,47 @@ extern "C" int64_t fd_engine_max_context(const fd_engine *e) {
 extern "C" fd_error_t fd_engine_step(fd_engine *e, int32_t token,
                                      int32_t position, float *logits,
                                      int32_t *nextToken) {
-  if (token < 0 || token >= e->vocab) {
-    return makeError("token " + std::to_string(token) +
-                     " outside the vocabulary [0, " + std::to_string(e->vocab) +
-                     ")");
-  }
-  if (position < 0 || position >= e->plan.maxContext) {
-    return makeError(
-        "position " + std::to_string(position) +
-        " outside the context the model was compiled for (--max-context " +
-        std::to_string(e->plan.maxContext) + ")");
-  }
-  if (position != e->nextPosition && position != 0) {
-    return makeError("position " + std::to_string(position) +
-                     " does not follow the previous one (expected " +
-                     std::to_string(e->nextPosition) + ", or 0 to start over)");
-  }
-  try {
-    if (position == 0 && e->nextPosition != 0) {
-      if (fd_error_t err = e->backend->reset()) {
+  return guarded("fd_engine_step", [&]() -> fd_error_t {
+    if (token < 0 || token >= e->vocab) {
+      return makeError("token " + std::to_string(token) +
+                       " outside the vocabulary [0, " +
+                       std::to_string(e->vocab) + ")");
+    }
+    if (position < 0 || position >= e->plan.maxContext) {
+      return makeError(
+          "position " + std::to_string(position) +
+          " outside the context the model was compiled for (--max-context " +
+          std::to_string(e->plan.maxContext) + ")");
+    }
+    if (position != e->nextPosition && position != 0) {
+      return makeError("position " + std::to_string(position) +
+                       " does not follow the previous one (expected " +
+                       std::to_string(e->nextPosition) +
+                       ", or 0 to start over)");
+    }
+    try {
+      if (position == 0 && e->nextPosition != 0) {
+        if (fd_error_t err = e->backend->reset()) {
+          return err;
+        }
+      }
+      if (faultHit(FaultSite::Step)) {
+        return makeError("position " + std::to_string(position) +
+                         ": the decode step failed (injected fault)");
+      }
+      if (fd_error_t err =
+              e->backend->step(token, position, logits, nextToken)) {
         return err;
       }
+    } catch (const std::exception &ex) {
+      return makeError(std::string("step: ") + ex.what());
     }
-    if (fd_error_t err = e->backend->step(token, position, logits, nextToken)) {
-      return err;
+    if (position == 0) {
+      e->history.clear();
+      e->pending = -1;
     }
-  } catch (const std::exception &ex) {
-    return makeError(std::string("step: ") + ex.what());
-  }
-  if (position == 0) {
-    e->history.clear();
-    e->pending = -1;
-  }
-  e->history.push_back(token);
-  e->nextPosition = position + 1;
-  return nullptr;
+    e->history.push_back(token);
+    e->nextPosition = position + 1;
+    return nullptr;
+  });
 }

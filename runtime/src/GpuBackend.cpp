@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <memory>
 
 namespace fd::runtime {
 
@@ -33,10 +34,13 @@ public:
 
   fd_error_t step(int32_t token, int32_t position, float *logits,
                   int32_t *nextToken) override {
+    GpuDriver &g = *gpu_;
+    if (fd_error_t e = g.bindThread()) {
+      return e;
+    }
     hostToken_ = token;
     hostPosition_ = position;
     hostStep_ = stepCounter_++;
-    GpuDriver &g = *gpu_;
     if (fd_error_t e = g.copyToDeviceAsync(address_[token_], &hostToken_, 4)) {
       return e;
     }
@@ -63,6 +67,9 @@ public:
   }
 
   fd_error_t reset() override {
+    if (fd_error_t e = gpu_->bindThread()) {
+      return e;
+    }
     for (size_t i = 0; i < plan_.buffers.size(); ++i) {
       const PlanBuffer &b = plan_.buffers[i];
       if (b.kind == "state" || b.kind == "kv_cache") {
@@ -160,10 +167,15 @@ fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
     }
     return nullptr;
   }
-  fd_weights *w = nullptr;
-  if (fd_error_t e = fd_weights_open(in.weightsPath.c_str(), plan_.hash, &w)) {
+  fd_weights *opened = nullptr;
+  if (fd_error_t e =
+          fd_weights_open(in.weightsPath.c_str(), plan_.hash, &opened)) {
     return e;
   }
+  // Closed however this returns (a failed allocation below throws).
+  std::unique_ptr<fd_weights, void (*)(fd_weights *)> file(opened,
+                                                           fd_weights_close);
+  fd_weights *w = file.get();
   std::vector<char> host;
   fd_error_t err = nullptr;
   for (size_t i = 0; i < plan_.buffers.size() && !err; ++i) {
@@ -185,7 +197,6 @@ fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
     }
     progress.advance(b.size);
   }
-  fd_weights_close(w);
   return err;
 }
 
@@ -305,7 +316,7 @@ fd_error_t openGpuBackend(const BackendInput &in, bool &unavailable,
   // The vendor whose code objects the bundle carries; CUDA first when both.
   std::string why;
   for (auto make : {makeCudaDriver, makeHipDriver}) {
-    std::unique_ptr<GpuDriver> driver = make();
+    std::unique_ptr<GpuDriver> driver = withFaults(make());
     bool has = false;
     for (const auto &[name, bytes] : in.bundle.files) {
       if (name.rfind("kernels.", 0) == 0 &&

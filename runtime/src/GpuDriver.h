@@ -41,6 +41,9 @@ public:
   virtual std::string deviceName() const = 0;
   virtual std::string deviceTarget() const = 0;
   virtual fd_error_t memoryInfo(uint64_t &freeBytes, uint64_t &totalBytes) = 0;
+  /// Makes the device current on the calling thread (CUDA contexts and the
+  /// HIP device are per thread; the server steps on its connection threads).
+  virtual fd_error_t bindThread() = 0;
 
   /// Loads a code object (cubin / hsaco). `wrongTarget` is set when the
   /// driver refuses it as built for another device.
@@ -74,6 +77,9 @@ public:
 
 std::unique_ptr<GpuDriver> makeCudaDriver();
 std::unique_ptr<GpuDriver> makeHipDriver();
+/// The driver itself, or in fault-injection builds (Fault.h) wrapped to
+/// fail where a test asks (FaultyDriver.cpp).
+std::unique_ptr<GpuDriver> withFaults(std::unique_ptr<GpuDriver> driver);
 
 /// Resolves `names` (null-terminated pairs of slot, symbol) from `handle`;
 /// the first one missing is an error naming the library and symbol.

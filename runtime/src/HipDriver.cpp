@@ -138,6 +138,11 @@ public:
     return nullptr;
   }
 
+  fd_error_t bindThread() override {
+    FD_CHECK(hipSetDevice(0));
+    return nullptr;
+  }
+
   std::string deviceName() const override { return name_; }
   std::string deviceTarget() const override { return ""; }
 

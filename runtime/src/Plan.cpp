@@ -15,7 +15,10 @@ fd_error_t parsePlan(const std::string &text, const std::string &path,
     return makeError(path + ": malformed JSON");
   }
   try {
-    if (j.at("format") != "fusedecode-plan" || j.at("version") != 2) {
+    // get<>() first: nlohmann compares with a literal through a temporary
+    // json built inside a noexcept operator (allocation failure = abort).
+    if (j.at("format").get<std::string>() != "fusedecode-plan" ||
+        j.at("version").get<int64_t>() != 2) {
       return makeError(path + ": not a version 2 fusedecode plan");
     }
     out.hash = std::stoull(j.at("plan_hash").get<std::string>(), nullptr, 16);

@@ -6,9 +6,9 @@
 #include <new>
 
 namespace {
-// Returned when the error itself cannot be allocated: a failure must never
-// read as success (NULL).
-fd_error outOfMemory{"out of memory while reporting an error"};
+// Returned when memory runs out, or when the error itself cannot be
+// allocated: a failure must never read as success (NULL).
+fd_error outOfMemory{"out of memory"};
 } // namespace
 
 namespace fd::runtime {
@@ -24,6 +24,8 @@ fd_error_t makeError(std::string message) {
     return &outOfMemory;
   }
 }
+
+fd_error_t outOfMemoryError() noexcept { return &outOfMemory; }
 
 std::string formatGiB(uint64_t bytes) {
   char buf[32];

@@ -6,6 +6,8 @@
 #include "fusedecode/status.h"
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <string>
 
 struct fd_error {
@@ -17,6 +19,26 @@ namespace fd::runtime {
 fd_error_t makeError(std::string message);
 /// "12.34 GiB", for memory messages.
 std::string formatGiB(uint64_t bytes);
+/// The error for a failed allocation; allocates nothing.
+fd_error_t outOfMemoryError() noexcept;
+
+/// Runs a C API function's body: an exception (a failed allocation
+/// included) becomes a status naming `what`, never crossing the C boundary.
+template <typename F> fd_error_t guarded(const char *what, F &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return outOfMemoryError();
+  } catch (const std::exception &ex) {
+    try {
+      return makeError(std::string(what) + ": " + ex.what());
+    } catch (...) {
+      return outOfMemoryError();
+    }
+  } catch (...) {
+    return outOfMemoryError();
+  }
+}
 } // namespace fd::runtime
 
 #endif

@@ -2,6 +2,7 @@
 
 #include "fusedecode/weights.h"
 
+#include "Fault.h"
 #include "Status.h"
 
 #include <xxhash.h>
@@ -10,11 +11,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
+using fd::runtime::faultHit;
+using fd::runtime::FaultSite;
+using fd::runtime::guarded;
 using fd::runtime::makeError;
 
 struct fd_weights {
@@ -114,39 +119,31 @@ fd_error_t validate(fd_weights &w, uint64_t fileSize,
 extern "C" fd_error_t
 fd_weights_open(const char *path, uint64_t expectedPlanHash, fd_weights **out) {
   *out = nullptr;
-  fd_weights *w = new (std::nothrow) fd_weights;
-  if (!w) {
-    return makeError(std::string(path) + ": out of memory");
-  }
-  w->path = path;
-  w->fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (w->fd < 0) {
-    fd_error_t e =
-        makeError(w->path + ": cannot open: " + std::strerror(errno));
-    fd_weights_close(w);
-    return e;
-  }
-  struct stat st;
-  fd_error_t err = nullptr;
-  if (::fstat(w->fd, &st) != 0) {
-    err = makeError(w->path + ": cannot stat: " + std::strerror(errno));
-  } else if (static_cast<uint64_t>(st.st_size) < sizeof(FdwHeader) ||
-             !readAt(w->fd, &w->header, sizeof(FdwHeader), 0)) {
-    err = makeError(w->path + ": header: file too short (" +
-                    std::to_string(st.st_size) + " bytes)");
-  } else {
-    try {
-      err = validate(*w, static_cast<uint64_t>(st.st_size), expectedPlanHash);
-    } catch (const std::bad_alloc &) {
-      err = makeError(w->path + ": out of memory reading the table");
+  return guarded("fd_weights_open", [&]() -> fd_error_t {
+    // Closed on every early return, an exception included.
+    std::unique_ptr<fd_weights, void (*)(fd_weights *)> w(new fd_weights,
+                                                          fd_weights_close);
+    w->path = path;
+    w->fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (w->fd < 0) {
+      return makeError(w->path + ": cannot open: " + std::strerror(errno));
     }
-  }
-  if (err) {
-    fd_weights_close(w);
-    return err;
-  }
-  *out = w;
-  return nullptr;
+    struct stat st;
+    if (::fstat(w->fd, &st) != 0) {
+      return makeError(w->path + ": cannot stat: " + std::strerror(errno));
+    }
+    if (static_cast<uint64_t>(st.st_size) < sizeof(FdwHeader) ||
+        !readAt(w->fd, &w->header, sizeof(FdwHeader), 0)) {
+      return makeError(w->path + ": header: file too short (" +
+                       std::to_string(st.st_size) + " bytes)");
+    }
+    if (fd_error_t err =
+            validate(*w, static_cast<uint64_t>(st.st_size), expectedPlanHash)) {
+      return err;
+    }
+    *out = w.release();
+    return nullptr;
+  });
 }
 
 extern "C" void fd_weights_close(fd_weights *w) {
@@ -179,17 +176,21 @@ extern "C" int64_t fd_weights_find(const fd_weights *w, const char *name) {
 
 extern "C" fd_error_t fd_weights_read(const fd_weights *w, uint64_t index,
                                       void *dst) {
-  if (index >= w->entries.size()) {
-    return makeError(w->path + ": no tensor " + std::to_string(index));
-  }
-  const FdwEntry &e = w->entries[index];
-  if (!readAt(w->fd, dst, e.bytes, w->header.data_offset + e.offset)) {
-    return makeError(w->path + ": tensor '" + e.name +
-                     "': short read (truncated file?)");
-  }
-  if (XXH3_64bits(dst, e.bytes) != e.checksum) {
-    return makeError(w->path + ": tensor '" + e.name +
-                     "': checksum mismatch (corrupt file)");
-  }
-  return nullptr;
+  return guarded("fd_weights_read", [&]() -> fd_error_t {
+    if (index >= w->entries.size()) {
+      return makeError(w->path + ": no tensor " + std::to_string(index));
+    }
+    const FdwEntry &e = w->entries[index];
+    if (faultHit(FaultSite::ShortRead) ||
+        !readAt(w->fd, dst, e.bytes, w->header.data_offset + e.offset)) {
+      return makeError(w->path + ": tensor '" + e.name +
+                       "': short read (truncated file?)");
+    }
+    if (faultHit(FaultSite::Checksum) ||
+        XXH3_64bits(dst, e.bytes) != e.checksum) {
+      return makeError(w->path + ": tensor '" + e.name +
+                       "': checksum mismatch (corrupt file)");
+    }
+    return nullptr;
+  });
 }

@@ -322,6 +322,10 @@ void handle(ServerState &s, const httplib::Request &req, httplib::Response &res,
         std::string err =
             runPrompt(s, prompts[i], r, maxTokensFor(prompts[i]), nullptr, c);
         if (!err.empty()) {
+          if (!s.config.quiet) {
+            std::fprintf(stderr, "%s %s 500: %s\n", req.method.c_str(),
+                         req.path.c_str(), err.c_str());
+          }
           return sendError(res, 500, err, "server_error");
         }
         promptTokens += c.promptTokens;
@@ -415,6 +419,10 @@ void handle(ServerState &s, const httplib::Request &req, httplib::Response &res,
               c);
         }
         if (!err.empty()) {
+          if (!s.config.quiet) {
+            std::fprintf(stderr, "%s %s 500 (stream): %s\n", "POST", "stream",
+                         err.c_str());
+          }
           write(chunkLine({{"error", {{"message", err}, {"code", 500}}}}));
         } else {
           write(chunk("", c.finish, false));

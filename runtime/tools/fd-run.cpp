@@ -366,8 +366,11 @@ int run(const RunOptions &o) {
                 std::to_string(context) + ")");
   }
   std::vector<float> logits(static_cast<size_t>(fd_engine_vocab_size(engine)));
+  // The dump is written under a temporary name and renamed when complete:
+  // a run that fails leaves no partial file.
   std::FILE *dump = nullptr;
-  if (!o.dump.empty() && !(dump = std::fopen(o.dump.c_str(), "wb"))) {
+  const std::string dumpPartial = o.dump + ".partial";
+  if (!o.dump.empty() && !(dump = std::fopen(dumpPartial.c_str(), "wb"))) {
     fd_engine_close(engine);
     return fail(o.dump + ": cannot write");
   }
@@ -431,7 +434,16 @@ int run(const RunOptions &o) {
     }
   }
   if (dump) {
-    std::fclose(dump);
+    bool closed = std::fclose(dump) == 0;
+    if (rc == 0 && !closed) {
+      rc = fail(o.dump + ": write failed");
+    }
+    if (rc == 0 && std::rename(dumpPartial.c_str(), o.dump.c_str()) != 0) {
+      rc = fail(o.dump + ": cannot write");
+    }
+    if (rc != 0) {
+      std::remove(dumpPartial.c_str());
+    }
   }
   fd_engine_close(engine);
   return rc;
