@@ -49,6 +49,9 @@ fd_error_t loadText(fd_engine &e) {
   try {
     field = "stop_ids";
     for (const auto &id : c.value("stop_ids", nlohmann::json::array())) {
+      if (!id.is_number_integer()) {
+        return makeError(where + ": stop_ids: expected integers");
+      }
       e.stopIds.push_back(id.get<int32_t>());
     }
     field = "stop";

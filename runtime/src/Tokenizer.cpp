@@ -245,6 +245,10 @@ struct Tokenizer::Impl {
            std::unordered_map<std::string, std::vector<int32_t>> &cache) const;
 };
 
+// Real vocabularies stay far below this (Qwen3.5: 248,077 ids); ids size
+// the per-id tables, so an absurd one must not allocate gigabytes.
+constexpr int64_t kMaxTokenId = 1 << 22;
+
 Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) {}
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer &&) noexcept = default;
@@ -404,10 +408,13 @@ fd_error_t Tokenizer::load(std::string_view text, const std::string &origin,
     field = "model.vocab";
     int32_t maxId = -1;
     for (const auto &[token, id] : model.at("vocab").items()) {
-      int64_t v = id.get<int64_t>();
-      if (v < 0 || v > INT32_MAX - 1) {
+      // An integer in range: get<int64_t>() of a float is undefined
+      // behaviour, and the ids size the tables (found by fuzzing).
+      int64_t v = id.is_number_integer() ? id.get<int64_t>() : -1;
+      if (v < 0 || v >= kMaxTokenId) {
         return makeError(origin + ": model.vocab: token '" + token +
-                         "' has id " + std::to_string(v));
+                         "' has id " + id.dump() + " (expected 0 to " +
+                         std::to_string(kMaxTokenId - 1) + ")");
       }
       im.vocab.emplace(token, static_cast<int32_t>(v));
       maxId = std::max(maxId, static_cast<int32_t>(v));
@@ -416,14 +423,21 @@ fd_error_t Tokenizer::load(std::string_view text, const std::string &origin,
     field = "added_tokens";
     if (doc.contains("added_tokens") && !doc.at("added_tokens").is_null()) {
       for (const json &a : doc.at("added_tokens")) {
-        AddedToken tok{
-            a.at("content").get<std::string>(), a.at("id").get<int32_t>(),
-            a.value("special", false),          a.value("normalized", false),
-            a.value("lstrip", false),           a.value("rstrip", false)};
+        const json &id = a.at("id");
+        int64_t v = id.is_number_integer() ? id.get<int64_t>() : -1;
+        AddedToken tok{a.at("content").get<std::string>(),
+                       static_cast<int32_t>(v < 0 || v >= kMaxTokenId ? -1 : v),
+                       a.value("special", false),
+                       a.value("normalized", false),
+                       a.value("lstrip", false),
+                       a.value("rstrip", false)};
         if (tok.id < 0 || tok.content.empty()) {
           return makeError(origin + ": added_tokens: '" + tok.content +
-                           "' has id " + std::to_string(tok.id) +
-                           (tok.content.empty() ? " and no content" : ""));
+                           "' has id " + id.dump() +
+                           (tok.content.empty()
+                                ? " and no content"
+                                : " (expected 0 to " +
+                                      std::to_string(kMaxTokenId - 1) + ")"));
         }
         if (a.value("single_word", false)) {
           return makeError(origin + ": added_tokens: '" + tok.content +

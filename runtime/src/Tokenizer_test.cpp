@@ -210,7 +210,18 @@ TEST(Tokenizer, BadFilesAreOneLineErrors) {
                           "add_prefix_space: true is not supported");
   j = smallTokenizer();
   j["model"]["vocab"]["bad"] = -3;
-  EXPECT_EQ(loadError(j), "tokenizer.json: model.vocab: token 'bad' has id -3");
+  EXPECT_EQ(loadError(j), "tokenizer.json: model.vocab: token 'bad' has id -3 "
+                          "(expected 0 to 4194303)");
+  // Found by fuzzing: a float id (undefined behaviour to convert) and an
+  // id that would size the tables at gigabytes.
+  j = smallTokenizer();
+  j["model"]["vocab"]["bad"] = 2.5e58;
+  EXPECT_EQ(loadError(j), "tokenizer.json: model.vocab: token 'bad' has id "
+                          "2.5e+58 (expected 0 to 4194303)");
+  j = smallTokenizer();
+  j["added_tokens"][0]["id"] = 2147483646;
+  EXPECT_EQ(loadError(j), "tokenizer.json: added_tokens: '<|end|>' has id "
+                          "2147483646 (expected 0 to 4194303)");
 }
 
 TEST(Tokenizer, ByteLevelWithItsOwnRegex) {
