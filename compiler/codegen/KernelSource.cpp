@@ -164,6 +164,8 @@ llvm::Expected<KernelSource> generateKernelSource(ModuleOp module) {
              "// decode plan launches. Compiles for every target through the "
              "platform\n"
              "// layer in codegen-templates/platform/.\n\n";
+  // The bandwidth kernel `bench` measures the roofline with (extern "C").
+  headers.insert("bench.h");
   for (const std::string &h : headers) {
     out.text += "#include \"" + h + "\"\n";
   }

@@ -3,6 +3,7 @@
 #include "compiler/codegen/PlanWriter.h"
 
 #include "compiler/codegen/KernelRegistry.h"
+#include "compiler/codegen/Traffic.h"
 #include "dialects/FDKernel/IR/FDKernelOps.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -113,9 +114,19 @@ writePlanJson(ModuleOp module, const std::vector<TargetPlan> &targets,
         }
         args.push_back(json::Object{{"name", a.name}, {"buffer", it->second}});
       }
+      // Bytes per token against which `bench` measures the launch.
+      json::Array traffic;
+      for (const TrafficItem &t : launchTraffic(module, l)) {
+        json::Object o{{"category", t.category}, {"bytes", t.bytes}};
+        if (t.perPosition) {
+          o["per_position"] = t.perPosition;
+        }
+        traffic.push_back(std::move(o));
+      }
       launches.push_back(json::Object{{"kernel", std::move(kernel)},
                                       {"template", l.getTemplateName().str()},
-                                      {"args", std::move(args)}});
+                                      {"args", std::move(args)},
+                                      {"traffic", std::move(traffic)}});
     }
   }
   int64_t arena = 0;

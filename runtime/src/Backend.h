@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fd::runtime {
 
@@ -23,6 +24,21 @@ public:
   /// Clears the recurrent state and KV cache.
   virtual fd_error_t reset() = 0;
   virtual std::string description() const = 0;
+
+  // Measurements for `bench` (Bench.cpp); only the GPU backend has them.
+
+  /// Streaming-read bandwidth of the device (fd_stream_read over rotating
+  /// buffers of `bytes` in all, filled with random data): the median of
+  /// `trials` timed passes, in bytes per second.
+  virtual fd_error_t readBandwidth(uint64_t bytes, int trials,
+                                   double &bytesPerSecond);
+  /// Recaptures the step with an event between launches (on) or without.
+  virtual fd_error_t setProfiling(bool on);
+  /// Microseconds each plan launch took in the last step (profiling on).
+  virtual fd_error_t launchTimes(std::vector<float> &us);
+  /// Device memory the engine took (free memory before opening minus now)
+  /// and the device's total.
+  virtual fd_error_t deviceMemory(uint64_t &used, uint64_t &total);
 };
 
 /// What both backends are opened with.

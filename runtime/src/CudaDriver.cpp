@@ -40,6 +40,7 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUgraph = struct CUgraph_st *;
 using CUgraphExec = struct CUgraphExec_st *;
+using CUevent = struct CUevent_st *;
 
 constexpr CUresult kNoDevice = 100;       // CUDA_ERROR_NO_DEVICE
 constexpr CUresult kNoBinaryForGpu = 209; // CUDA_ERROR_NO_BINARY_FOR_GPU
@@ -57,6 +58,9 @@ public:
     }
     if (graph_) {
       cuGraphDestroy(graph_);
+    }
+    for (CUevent e : events_) {
+      cuEventDestroy(e);
     }
     if (stream_) {
       cuStreamDestroy(stream_);
@@ -118,6 +122,10 @@ public:
         {&cuGraphExecDestroy, "cuGraphExecDestroy"},
         {&cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
         {&cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
+        {&cuEventCreate, "cuEventCreate"},
+        {&cuEventDestroy, "cuEventDestroy_v2"},
+        {&cuEventRecordWithFlags, "cuEventRecordWithFlags"},
+        {&cuEventElapsedTime, "cuEventElapsedTime"},
     };
     if (fd_error_t e = resolveSymbols(handle_, "libcuda.so.1", symbols,
                                       sizeof symbols / sizeof *symbols)) {
@@ -216,6 +224,7 @@ public:
       graph_ = nullptr;
     }
     FD_CHECK(cuStreamBeginCapture(stream_, 0)); // CU_STREAM_CAPTURE_MODE_GLOBAL
+    capturing_ = true;
     return nullptr;
   }
   fd_error_t launch(void *fn, const unsigned grid[3], const unsigned block[3],
@@ -225,6 +234,7 @@ public:
                                 stream_, params, nullptr);
     if (r != 0) {
       // Leave capture so the stream stays usable for the error path.
+      capturing_ = false;
       CUgraph broken = nullptr;
       cuStreamEndCapture(stream_, &broken);
       if (broken) {
@@ -235,6 +245,7 @@ public:
                  __LINE__);
   }
   fd_error_t endCapture() override {
+    capturing_ = false;
     FD_CHECK(cuStreamEndCapture(stream_, &graph_));
     FD_CHECK(cuGraphInstantiateWithFlags(&exec_, graph_, 0));
     return nullptr;
@@ -255,6 +266,26 @@ public:
   }
   fd_error_t synchronize() override {
     FD_CHECK(cuStreamSynchronize(stream_));
+    return nullptr;
+  }
+
+  fd_error_t recordEvent(size_t index) override {
+    while (events_.size() <= index) {
+      CUevent e = nullptr;
+      FD_CHECK(cuEventCreate(&e, 0)); // CU_EVENT_DEFAULT: with timing
+      events_.push_back(e);
+    }
+    // CU_EVENT_RECORD_EXTERNAL: inside a capture, a timed event node (the
+    // default would only order the capture's streams); invalid outside.
+    FD_CHECK(
+        cuEventRecordWithFlags(events_[index], stream_, capturing_ ? 1 : 0));
+    return nullptr;
+  }
+  fd_error_t elapsedMs(size_t from, size_t to, float &ms) override {
+    if (from >= events_.size() || to >= events_.size()) {
+      return makeError("elapsedMs: event never recorded");
+    }
+    FD_CHECK(cuEventElapsedTime(&ms, events_[from], events_[to]));
     return nullptr;
   }
 
@@ -279,6 +310,8 @@ private:
   CUstream stream_ = nullptr;
   CUgraph graph_ = nullptr;
   CUgraphExec exec_ = nullptr;
+  bool capturing_ = false;
+  std::vector<CUevent> events_;
   std::vector<CUdeviceptr> owned_;
   std::string name_, target_;
 
@@ -317,6 +350,10 @@ private:
                                 CUstream) = nullptr;
   CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t,
                                 CUstream) = nullptr;
+  CUresult (*cuEventCreate)(CUevent *, unsigned) = nullptr;
+  CUresult (*cuEventDestroy)(CUevent) = nullptr;
+  CUresult (*cuEventRecordWithFlags)(CUevent, CUstream, unsigned) = nullptr;
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
 };
 
 } // namespace

@@ -82,6 +82,14 @@ public:
     launchFailed_ = launchFailed_ || faultHit(FaultSite::Launch);
     return nullptr;
   }
+  fd_error_t recordEvent(size_t index) override {
+    return lost("recordEvent") ? lostError("recordEvent")
+                               : inner_->recordEvent(index);
+  }
+  fd_error_t elapsedMs(size_t from, size_t to, float &ms) override {
+    return lost("elapsedMs") ? lostError("elapsedMs")
+                             : inner_->elapsedMs(from, to, ms);
+  }
   fd_error_t copyToHostAsync(void *d, uint64_t s, size_t n) override {
     return lost("copyToHostAsync") ? lostError("copyToHostAsync")
                                    : inner_->copyToHostAsync(d, s, n);

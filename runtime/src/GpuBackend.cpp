@@ -81,6 +81,38 @@ public:
     return nullptr;
   }
 
+  fd_error_t readBandwidth(uint64_t bytes, int trials,
+                           double &bytesPerSecond) override;
+  fd_error_t setProfiling(bool on) override {
+    if (fd_error_t e = gpu_->bindThread()) {
+      return e;
+    }
+    profiling_ = on;
+    return capture();
+  }
+  fd_error_t launchTimes(std::vector<float> &us) override {
+    if (!profiling_) {
+      return makeError("launchTimes: profiling is off");
+    }
+    us.assign(launches_.size(), 0.0f);
+    for (size_t i = 0; i < launches_.size(); ++i) {
+      float ms = 0;
+      if (fd_error_t e = gpu_->elapsedMs(i, i + 1, ms)) {
+        return e;
+      }
+      us[i] = ms * 1000.0f;
+    }
+    return nullptr;
+  }
+  fd_error_t deviceMemory(uint64_t &used, uint64_t &total) override {
+    uint64_t freeNow = 0;
+    if (fd_error_t e = gpu_->memoryInfo(freeNow, total)) {
+      return e;
+    }
+    used = freeAtOpen_ > freeNow ? freeAtOpen_ - freeNow : 0;
+    return nullptr;
+  }
+
   std::string description() const override {
     return "gpu: " + gpu_->deviceName() + " (" + target_ + ", " + gpu_->api() +
            ", " + std::to_string(launches_.size()) + " launches in one graph)";
@@ -88,6 +120,9 @@ public:
 
 private:
   fd_error_t loadCode(const Bundle &bundle, bool &unavailable);
+  /// The step's launches into one graph; with profiling, event i before
+  /// launch i and event n after the last.
+  fd_error_t capture();
   fd_error_t uploadWeights(const BackendInput &in);
 
   const Plan &plan_;
@@ -105,6 +140,8 @@ private:
   size_t token_ = 0, position_ = 0, step_ = 0, next_ = 0, logits_ = 0;
   int64_t vocab_ = 0;
   int32_t stepCounter_ = 0;
+  bool profiling_ = false;
+  uint64_t freeAtOpen_ = 0; // device memory free before the engine took any
   // Host copies the asynchronous copies read after the calls return.
   int32_t hostToken_ = 0, hostPosition_ = 0, hostStep_ = 0;
 };
@@ -215,6 +252,7 @@ fd_error_t GpuBackend::open(const BackendInput &in, bool &unavailable) {
   if (fd_error_t e = gpu_->memoryInfo(freeBytes, totalBytes)) {
     return e;
   }
+  freeAtOpen_ = freeBytes;
   if (needed > freeBytes) {
     return makeError(in.bundle.origin + ": the model needs " +
                      formatGiB(needed) + " of GPU memory, " +
@@ -297,16 +335,115 @@ fd_error_t GpuBackend::open(const BackendInput &in, bool &unavailable) {
   }
 
   // Capture the whole step once; every token replays it.
+  return capture();
+}
+
+fd_error_t GpuBackend::capture() {
   if (fd_error_t e = gpu_->beginCapture()) {
     return e;
   }
-  for (Launch &l : launches_) {
+  if (profiling_) {
+    if (fd_error_t e = gpu_->recordEvent(0)) {
+      return e;
+    }
+  }
+  for (size_t i = 0; i < launches_.size(); ++i) {
+    Launch &l = launches_[i];
     if (fd_error_t e = gpu_->launch(l.fn, l.kernel->grid, l.kernel->block,
                                     l.params.data(), l.plan->templateName)) {
       return e;
     }
+    if (profiling_) {
+      if (fd_error_t e = gpu_->recordEvent(i + 1)) {
+        return e;
+      }
+    }
   }
   return gpu_->endCapture();
+}
+
+fd_error_t GpuBackend::readBandwidth(uint64_t bytes, int trials,
+                                     double &bytesPerSecond) {
+  GpuDriver &g = *gpu_;
+  if (fd_error_t e = g.bindThread()) {
+    return e;
+  }
+  void *fn = nullptr;
+  if (fd_error_t e = g.function("fd_stream_read", fn)) {
+    fd_error_free(e);
+    return makeError("the model's code object has no fd_stream_read kernel "
+                     "(compiled before bench existed): compile it again");
+  }
+  // Four buffers, read in turn, so that no pass finds the previous one's
+  // data in the last-level cache; half the free memory at most.
+  uint64_t freeBytes = 0, totalBytes = 0;
+  if (fd_error_t e = g.memoryInfo(freeBytes, totalBytes)) {
+    return e;
+  }
+  constexpr int kBuffers = 4;
+  uint64_t each = std::min(bytes, freeBytes / 2) / kBuffers / 4096 * 4096;
+  if (each < (64ull << 20)) {
+    return makeError("measuring bandwidth: " + formatGiB(freeBytes) +
+                     " of device memory free, too little for its buffers");
+  }
+  std::vector<uint64_t> buffers;
+  uint64_t sink = 0;
+  auto releaseAll = [&] {
+    for (uint64_t b : buffers) {
+      if (fd_error_t e = g.release(b)) {
+        fd_error_free(e);
+      }
+    }
+    if (sink) {
+      if (fd_error_t e = g.release(sink)) {
+        fd_error_free(e);
+      }
+    }
+  };
+  fd_error_t err = g.alloc(sink, 4);
+  for (int i = 0; i < kBuffers && !err; ++i) {
+    uint64_t b = 0;
+    err = g.alloc(b, each);
+    if (!err) {
+      buffers.push_back(b);
+      // Random data: never time reads of zeros.
+      err = fillRandom(g, "bf16", b, each, 0x5EED0000u + i);
+    }
+  }
+  uint64_t count = each / 16;
+  unsigned grid[3] = {static_cast<unsigned>((count + 2047) / 2048), 1, 1};
+  unsigned block[3] = {256, 1, 1};
+  std::vector<double> rates;
+  // Trial 0 warms up (module, clocks) and is not counted.
+  for (int t = 0; t <= trials && !err; ++t) {
+    err = g.recordEvent(0);
+    for (int pass = 0; pass < 2 && !err; ++pass) {
+      for (int i = 0; i < kBuffers && !err; ++i) {
+        void *params[] = {&buffers[i], &count, &sink};
+        err = g.launch(fn, grid, block, params, "fd_stream_read");
+      }
+    }
+    if (!err) {
+      err = g.recordEvent(1);
+    }
+    if (!err) {
+      err = g.synchronize();
+    }
+    float ms = 0;
+    if (!err) {
+      err = g.elapsedMs(0, 1, ms);
+    }
+    if (!err && t > 0) {
+      rates.push_back(2.0 * kBuffers * static_cast<double>(each) / (ms * 1e-3));
+    }
+  }
+  releaseAll();
+  if (err) {
+    return err;
+  }
+  std::sort(rates.begin(), rates.end());
+  bytesPerSecond = rates[rates.size() / 2];
+  return nullptr;
 }
 
 } // namespace

@@ -73,6 +73,14 @@ public:
   virtual fd_error_t replay() = 0;
   virtual fd_error_t copyToHostAsync(void *dst, uint64_t src, size_t bytes) = 0;
   virtual fd_error_t synchronize() = 0;
+
+  /// Timing (bench): event `index` (created on first use) recorded on the
+  /// engine's stream, or inside a capture as a graph node, so a replayed
+  /// graph can be timed launch by launch.
+  virtual fd_error_t recordEvent(size_t index) = 0;
+  /// Milliseconds between two recorded events, once both completed (after
+  /// synchronize).
+  virtual fd_error_t elapsedMs(size_t from, size_t to, float &ms) = 0;
 };
 
 std::unique_ptr<GpuDriver> makeCudaDriver();

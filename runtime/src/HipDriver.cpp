@@ -32,6 +32,7 @@ using hipFunction_t = struct ihipModuleSymbol_t *;
 using hipStream_t = struct ihipStream_t *;
 using hipGraph_t = struct ihipGraph *;
 using hipGraphExec_t = struct hipGraphExec *;
+using hipEvent_t = struct ihipEvent_t *;
 
 constexpr hipError_t kNoDevice = 100;       // hipErrorNoDevice
 constexpr hipError_t kInvalidImage = 200;   // hipErrorInvalidImage
@@ -50,6 +51,9 @@ public:
     }
     if (graph_) {
       hipGraphDestroy(graph_);
+    }
+    for (hipEvent_t e : events_) {
+      hipEventDestroy(e);
     }
     if (stream_) {
       hipStreamDestroy(stream_);
@@ -110,6 +114,10 @@ public:
         {&hipGraphExecDestroy, "hipGraphExecDestroy"},
         {&hipMemcpyHtoDAsync, "hipMemcpyHtoDAsync"},
         {&hipMemcpyDtoHAsync, "hipMemcpyDtoHAsync"},
+        {&hipEventCreate, "hipEventCreate"},
+        {&hipEventDestroy, "hipEventDestroy"},
+        {&hipEventRecordWithFlags, "hipEventRecordWithFlags"},
+        {&hipEventElapsedTime, "hipEventElapsedTime"},
     };
     if (fd_error_t e = resolveSymbols(handle_, "libamdhip64.so", symbols,
                                       sizeof symbols / sizeof *symbols)) {
@@ -204,6 +212,7 @@ public:
       graph_ = nullptr;
     }
     FD_CHECK(hipStreamBeginCapture(stream_, 0)); // hipStreamCaptureModeGlobal
+    capturing_ = true;
     return nullptr;
   }
   fd_error_t launch(void *fn, const unsigned grid[3], const unsigned block[3],
@@ -212,6 +221,7 @@ public:
         static_cast<hipFunction_t>(fn), grid[0], grid[1], grid[2], block[0],
         block[1], block[2], 0, stream_, params, nullptr);
     if (r != 0) {
+      capturing_ = false;
       hipGraph_t broken = nullptr;
       hipStreamEndCapture(stream_, &broken);
       if (broken) {
@@ -222,6 +232,7 @@ public:
                  __LINE__);
   }
   fd_error_t endCapture() override {
+    capturing_ = false;
     FD_CHECK(hipStreamEndCapture(stream_, &graph_));
     FD_CHECK(hipGraphInstantiateWithFlags(&exec_, graph_, 0));
     return nullptr;
@@ -246,6 +257,25 @@ public:
     return nullptr;
   }
 
+  fd_error_t recordEvent(size_t index) override {
+    while (events_.size() <= index) {
+      hipEvent_t e = nullptr;
+      FD_CHECK(hipEventCreate(&e));
+      events_.push_back(e);
+    }
+    // hipEventRecordExternal inside a capture: a timed event node.
+    FD_CHECK(
+        hipEventRecordWithFlags(events_[index], stream_, capturing_ ? 1 : 0));
+    return nullptr;
+  }
+  fd_error_t elapsedMs(size_t from, size_t to, float &ms) override {
+    if (from >= events_.size() || to >= events_.size()) {
+      return makeError("elapsedMs: event never recorded");
+    }
+    FD_CHECK(hipEventElapsedTime(&ms, events_[from], events_[to]));
+    return nullptr;
+  }
+
 private:
   fd_error_t check(hipError_t r, const char *call, const char *file,
                    int line) const {
@@ -262,6 +292,8 @@ private:
   hipStream_t stream_ = nullptr;
   hipGraph_t graph_ = nullptr;
   hipGraphExec_t exec_ = nullptr;
+  bool capturing_ = false;
+  std::vector<hipEvent_t> events_;
   std::vector<void *> owned_;
   std::string name_;
 
@@ -298,6 +330,11 @@ private:
                                    hipStream_t) = nullptr;
   hipError_t (*hipMemcpyDtoHAsync)(void *, hipDeviceptr_t, size_t,
                                    hipStream_t) = nullptr;
+  hipError_t (*hipEventCreate)(hipEvent_t *) = nullptr;
+  hipError_t (*hipEventDestroy)(hipEvent_t) = nullptr;
+  hipError_t (*hipEventRecordWithFlags)(hipEvent_t, hipStream_t,
+                                        unsigned) = nullptr;
+  hipError_t (*hipEventElapsedTime)(float *, hipEvent_t, hipEvent_t) = nullptr;
 };
 
 } // namespace

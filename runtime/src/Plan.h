@@ -33,10 +33,20 @@ struct PlanKernel {
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
 };
 
+/// Device-memory bytes a launch moves per token in one category (weights
+/// of the experts, the router, ..., state, KV): `bytes` plus `perPosition`
+/// for each position of context. Written by the compiler (Traffic.h); what
+/// `bench` measures against.
+struct PlanTraffic {
+  std::string category;
+  uint64_t bytes = 0, perPosition = 0;
+};
+
 struct PlanLaunch {
   std::map<std::string, PlanKernel> kernel; // by target
   std::string templateName;
   std::vector<PlanArg> args;
+  std::vector<PlanTraffic> traffic; // empty in plans from before it existed
 };
 
 struct Plan {

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Bench.h"
 #include "Serve.h"
 
 #include "fusedecode/engine.h"
@@ -449,6 +450,40 @@ int run(const RunOptions &o) {
   return rc;
 }
 
+/// `bench`: the engine opened (timed: the load path), the benchmark run,
+/// the table printed and the JSON written whole or not at all.
+int bench(const RunOptions &o, fd::runtime::BenchOptions b,
+          const std::string &jsonPath) {
+  auto t0 = std::chrono::steady_clock::now();
+  fd_engine *engine = openEngine(o);
+  if (!engine) {
+    return 1;
+  }
+  b.loadSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  b.randomWeights = o.random;
+  std::string text, json;
+  fd_error_t err = fd::runtime::runBench(engine, b, text, json);
+  fd_engine_close(engine);
+  if (err) {
+    return fail(takeError(err));
+  }
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  if (!jsonPath.empty()) {
+    const std::string partial = jsonPath + ".partial";
+    FILE *f = std::fopen(partial.c_str(), "wb");
+    bool ok = f && std::fwrite(json.data(), 1, json.size(), f) == json.size();
+    ok = f && std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(partial.c_str(), jsonPath.c_str()) != 0) {
+      std::remove(partial.c_str());
+      return fail(jsonPath + ": cannot write");
+    }
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -544,6 +579,49 @@ int main(int argc, char **argv) {
                     "Thinking off (an empty think block in each prompt)");
 
   ServeOptions sc;
+  CLI::App *benchCmd = app.add_subcommand(
+      "bench", "Decode speed (TPOT, TTFT) on random prompts, against the "
+               "device's measured bandwidth and the plan's bytes per token");
+  addCommon(benchCmd);
+  fd::runtime::BenchOptions bo;
+  std::string benchJson;
+  benchCmd->add_option("--input-len", bo.inputLen, "Prompt tokens")
+      ->capture_default_str();
+  benchCmd->add_option("--output-len", bo.outputLen, "Generated tokens")
+      ->capture_default_str();
+  benchCmd->add_option("--num-prompts", bo.numPrompts, "Prompts measured")
+      ->capture_default_str();
+  benchCmd->add_option("--warmup", bo.warmup, "Prompts run first, not measured")
+      ->capture_default_str();
+  benchCmd->add_option("--seed", bo.seed, "Seed of the random prompts")
+      ->capture_default_str();
+  benchCmd
+      ->add_option("--random-weights", o.randomSeed,
+                   "GPU: random weights from this seed instead of the "
+                   "weights file")
+      ->each([&o](const std::string &) { o.random = true; });
+  benchCmd->add_option("--profile-steps", bo.profileSteps,
+                       "Time every launch of N decode steps (after the "
+                       "workload, on one more prompt)");
+  benchCmd
+      ->add_option("--skip-steps", bo.skipSteps,
+                   "Decode steps before the profiled ones")
+      ->capture_default_str();
+  benchCmd
+      ->add_option("--bandwidth-gib", bo.bandwidthBytes,
+                   "Bytes the bandwidth kernel reads per pass, in GiB")
+      ->transform([](std::string v) {
+        char *end = nullptr;
+        double g = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end || !(g > 0) || g > 1024) {
+          throw CLI::ValidationError("--bandwidth-gib",
+                                     "must be a size in GiB, above 0");
+        }
+        return std::to_string(static_cast<uint64_t>(g * 1073741824.0));
+      })
+      ->default_str("4");
+  benchCmd->add_option("--json", benchJson, "Also write the report as JSON");
+
   CLI::App *serveCmd = app.add_subcommand(
       "serve", "OpenAI-compatible HTTP server: /v1/completions, "
                "/v1/chat/completions (SSE streaming or not), /v1/models, "
@@ -583,6 +661,9 @@ int main(int argc, char **argv) {
   o.textCmd = chatCmd->parsed()    ? chatCmd
               : serveCmd->parsed() ? serveCmd
                                    : runCmd;
+  if (benchCmd->parsed()) {
+    return bench(o, bo, benchJson);
+  }
   if (serveCmd->parsed()) {
     return runServer(o, sc, self, serveCmd->count("--max-tokens") > 0);
   }
