@@ -76,12 +76,18 @@ fd_error_t parsePlan(const std::string &text, const std::string &path,
         pl.args.push_back(pa);
       }
       if (l.contains("traffic")) {
-        for (const auto &t : l.at("traffic")) {
-          PlanTraffic pt;
-          pt.category = t.at("category").get<std::string>();
-          pt.bytes = t.at("bytes").get<uint64_t>();
-          pt.perPosition = t.value("per_position", uint64_t{0});
-          pl.traffic.push_back(std::move(pt));
+        try {
+          for (const auto &t : l.at("traffic")) {
+            PlanTraffic pt;
+            pt.category = t.at("category").get<std::string>();
+            pt.bytes = t.at("bytes").get<uint64_t>();
+            pt.perPosition = t.value("per_position", uint64_t{0});
+            pl.traffic.push_back(std::move(pt));
+          }
+        } catch (const std::exception &ex) {
+          return makeError(path + ": launch " +
+                           std::to_string(out.decode.size()) + " (" +
+                           pl.templateName + "): traffic: " + ex.what());
         }
       }
       out.decode.push_back(std::move(pl));
