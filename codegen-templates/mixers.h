@@ -107,24 +107,24 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 }
 
 /// RMSNorm (per head, fp32) then rotate-half RoPE on the first `rotary` dims
-/// of x[0..d) held in shared memory; inverse frequencies formed in float32
-/// like transformers. All threads of the block call it.
-template <int THREADS>
-FD_DEVICE void normRope(float *x, const uint16_t *normWeight, int zeroCentered,
-                        float eps, int d, int rotary, float theta, int pos,
-                        float *red) {
+/// of x[0..d) held in shared memory, by the calling wave alone; inverse
+/// frequencies formed in float32 like transformers.
+FD_DEVICE void normRopeWave(float *x, const uint16_t *normWeight,
+                            int zeroCentered, float eps, int d, int rotary,
+                            float theta, int pos) {
+  const int lane = laneId();
   float ss = 0.0f;
-  for (int i = threadX(); i < d; i += THREADS) {
+  for (int i = lane; i < d; i += kWaveSize) {
     ss += x[i] * x[i];
   }
-  const float inv = 1.0f / sqrtF(blockSum<THREADS>(ss, red) / d + eps);
-  for (int i = threadX(); i < d; i += THREADS) {
+  const float inv = 1.0f / sqrtF(waveSum<kWaveSize>(ss) / d + eps);
+  for (int i = lane; i < d; i += kWaveSize) {
     const float w = bf16ToFloat(normWeight[i]);
     x[i] = x[i] * inv * (zeroCentered ? 1.0f + w : w);
   }
-  barrier();
+  waveBarrier();
   const int half = rotary / 2;
-  for (int i = threadX(); i < half; i += THREADS) {
+  for (int i = lane; i < half; i += kWaveSize) {
     const float invFreq = 1.0f / powF(theta, static_cast<float>(2 * i) /
                                                  static_cast<float>(rotary));
     const float angle = static_cast<float>(pos) * invFreq;
@@ -133,11 +133,12 @@ FD_DEVICE void normRope(float *x, const uint16_t *normWeight, int zeroCentered,
     x[i] = x1 * c - x2 * s;
     x[i + half] = x2 * c + x1 * s;
   }
-  barrier();
+  waveBarrier();
 }
 
 /// Normalises and rotates this token's keys and appends keys and values to
-/// the layer's cache ([ctx][hkv][d], fp32) at *position. One block per KV head.
+/// the layer's cache ([ctx][hkv][d], fp32) at *position. One wave per KV
+/// head, THREADS / wave size heads per block.
 template <int THREADS, int MAX_D>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     kv_append(const float *__restrict__ kIn, const float *__restrict__ vIn,
@@ -145,79 +146,223 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
               int rotary, float theta, const int32_t *__restrict__ position,
               float *__restrict__ kCache, float *__restrict__ vCache, int hkv,
               int d) {
-  FD_SHARED float kx[MAX_D];
-  FD_SHARED float red[THREADS / 32];
-  const int h = blockX();
-  const int pos = *position;
-  for (int i = threadX(); i < d; i += THREADS) {
-    kx[i] = kIn[static_cast<int64_t>(h) * d + i];
+  constexpr int kWaves = THREADS / kWaveSize;
+  FD_SHARED float kx[kWaves][MAX_D];
+  const int wave = threadX() / kWaveSize, lane = laneId();
+  const int h = blockX() * kWaves + wave;
+  if (h >= hkv) {
+    return;
   }
-  barrier();
-  normRope<THREADS>(kx, kNorm, zeroCentered, eps, d, rotary, theta, pos, red);
+  const int pos = *position;
+  for (int i = lane; i < d; i += kWaveSize) {
+    kx[wave][i] = kIn[static_cast<int64_t>(h) * d + i];
+  }
+  waveBarrier();
+  normRopeWave(kx[wave], kNorm, zeroCentered, eps, d, rotary, theta, pos);
   const int64_t base = (static_cast<int64_t>(pos) * hkv + h) * d;
-  for (int i = threadX(); i < d; i += THREADS) {
-    kCache[base + i] = kx[i];
+  for (int i = lane; i < d; i += kWaveSize) {
+    kCache[base + i] = kx[wave][i];
     vCache[base + i] = vIn[static_cast<int64_t>(h) * d + i];
   }
 }
 
-/// softmax(q kᵀ / sqrt(d)) v over positions 0..*position for one query head
-/// per block (kv head h / (hq / hkv)), times sigmoid(gate) when the q row
-/// holds [query d | gate d] per head. `scores` is [hq][ctx] scratch.
-template <int THREADS, int MAX_D>
+/// softmax(q kᵀ / sqrt(D)) v over positions 0..*position, split over
+/// positions (flash decoding). Block (head group, split) takes one chunk of
+/// the positions for GROUP query heads sharing a KV head (qPerKv query
+/// heads per KV head, GROUP of them per block so that their q and o rows
+/// stay in registers): a wave per position, D / wave-size values per lane
+/// (coalesced rows), an online softmax per wave, the waves merged in shared
+/// memory into one partial (max, sum, unnormalised o) per head in
+/// `partials`. The last block of a head group to finish — counted in
+/// done[head group], which it resets to 0 for the next launch — merges the
+/// partials and writes o (times sigmoid(gate) when the q row holds
+/// [query D | gate D] per head) as bf16. Chunks are a multiple of the
+/// waves, so a short context uses fewer splits (fewer partials to merge).
+/// `partials`: hq * SPLITS * (D + 2) floats.
+template <int THREADS, int D, int GROUP, int SPLITS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     attention_decode(const float *__restrict__ qIn,
                      const uint16_t *__restrict__ qNorm, int zeroCentered,
                      float eps, int rotary, float theta,
                      const int32_t *__restrict__ position,
                      const float *__restrict__ kCache,
-                     const float *__restrict__ vCache,
-                     float *__restrict__ scores, uint16_t *__restrict__ out,
-                     int hq, int hkv, int d, int outputGate, int maxContext) {
-  FD_SHARED float q[MAX_D];
-  FD_SHARED float red[THREADS / 32];
-  const int h = blockX();
-  const int kvh = h / (hq / hkv);
-  const int pos = *position;
-  const int len = pos + 1;
-  const int qStride = outputGate ? 2 * d : d;
-  const float *qRow = qIn + static_cast<int64_t>(h) * qStride;
-  for (int i = threadX(); i < d; i += THREADS) {
-    q[i] = qRow[i];
+                     const float *__restrict__ vCache, float *partials,
+                     uint32_t *done, uint16_t *__restrict__ out, int hkv,
+                     int qPerKv, int outputGate) {
+  constexpr int kWaves = THREADS / kWaveSize;
+  constexpr int kPer = (D + kWaveSize - 1) / kWaveSize; // values per lane
+  FD_SHARED float q[GROUP][D];
+  FD_SHARED float stage[kWaves][D];
+  FD_SHARED float waveMax[kWaves][GROUP], waveSumExp[kWaves][GROUP];
+  FD_SHARED float splitMax[SPLITS][GROUP], splitSum[SPLITS][GROUP];
+  FD_SHARED float headMax[GROUP], headInvSum[GROUP];
+  FD_SHARED int last;
+  const int hg = blockX(), split = blockY();
+  const int head0 = hg * GROUP, kvh = head0 / qPerKv;
+  const int groups = hkv * qPerKv / GROUP;
+  const int wave = threadX() / kWaveSize, lane = laneId();
+  const int pos = *position, len = pos + 1;
+  int chunk = (len + SPLITS - 1) / SPLITS;
+  chunk = (chunk + kWaves - 1) / kWaves * kWaves;
+  const int active = (len + chunk - 1) / chunk;
+  if (split >= active) {
+    return;
+  }
+  const int begin = split * chunk;
+  const int end = begin + chunk < len ? begin + chunk : len;
+  const int qStride = outputGate ? 2 * D : D;
+  for (int g = wave; g < GROUP; g += kWaves) {
+    const float *row = qIn + static_cast<int64_t>(head0 + g) * qStride;
+    for (int i = lane; i < D; i += kWaveSize) {
+      q[g][i] = row[i];
+    }
+    waveBarrier();
+    normRopeWave(q[g], qNorm, zeroCentered, eps, D, rotary, theta, pos);
   }
   barrier();
-  normRope<THREADS>(q, qNorm, zeroCentered, eps, d, rotary, theta, pos, red);
-  float *sc = scores + static_cast<int64_t>(h) * maxContext;
-  const float scale = 1.0f / sqrtF(static_cast<float>(d));
-  float m = negInf();
-  for (int p = threadX(); p < len; p += THREADS) {
-    const float *kp = kCache + (static_cast<int64_t>(p) * hkv + kvh) * d;
-    float s = 0.0f;
-    for (int i = 0; i < d; ++i) {
-      s += q[i] * kp[i];
+  const float scale = 1.0f / sqrtF(static_cast<float>(D));
+  float qr[GROUP][kPer], acc[GROUP][kPer], m[GROUP], l[GROUP];
+#pragma unroll
+  for (int g = 0; g < GROUP; ++g) {
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+      const int j = e * kWaveSize + lane;
+      qr[g][e] = j < D ? q[g][j] * scale : 0.0f;
+      acc[g][e] = 0.0f;
     }
-    s *= scale;
-    sc[p] = s;
-    m = s > m ? s : m;
+    m[g] = negInf();
+    l[g] = 0.0f;
   }
-  m = blockMax<THREADS>(m, red);
-  float sum = 0.0f;
-  for (int p = threadX(); p < len; p += THREADS) {
-    const float e = expF(sc[p] - m);
-    sc[p] = e;
-    sum += e;
-  }
-  sum = blockSum<THREADS>(sum, red); // its barriers also publish sc[]
-  for (int j = threadX(); j < d; j += THREADS) {
-    float acc = 0.0f;
-    for (int p = 0; p < len; ++p) {
-      acc += sc[p] * vCache[(static_cast<int64_t>(p) * hkv + kvh) * d + j];
+#pragma unroll 2
+  for (int p = begin + wave; p < end; p += kWaves) {
+    const int64_t row = (static_cast<int64_t>(p) * hkv + kvh) * D;
+    float kx[kPer], vx[kPer];
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+      const int j = e * kWaveSize + lane;
+      kx[e] = j < D ? kCache[row + j] : 0.0f;
+      vx[e] = j < D ? vCache[row + j] : 0.0f;
     }
-    float o = acc / sum;
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      float s = 0.0f;
+#pragma unroll
+      for (int e = 0; e < kPer; ++e) {
+        s += qr[g][e] * kx[e];
+      }
+      s = waveSum<kWaveSize>(s);
+      const float mNew = s > m[g] ? s : m[g];
+      const float correction = expFast(m[g] - mNew), w = expFast(s - mNew);
+      l[g] = l[g] * correction + w;
+#pragma unroll
+      for (int e = 0; e < kPer; ++e) {
+        acc[g][e] = acc[g][e] * correction + w * vx[e];
+      }
+      m[g] = mNew;
+    }
+  }
+  // Merge the waves (a wave without positions has max -inf and adds 0).
+  if (lane == 0) {
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      waveMax[wave][g] = m[g];
+      waveSumExp[wave][g] = l[g];
+    }
+  }
+  barrier();
+  const int64_t oBase = static_cast<int64_t>(hg) * SPLITS * GROUP * D;
+  const int64_t mlBase = static_cast<int64_t>(groups) * SPLITS * GROUP * D +
+                         static_cast<int64_t>(hg) * SPLITS * GROUP * 2;
+#pragma unroll
+  for (int g = 0; g < GROUP; ++g) {
+    float blockMaxG = waveMax[0][g];
+    for (int w = 1; w < kWaves; ++w) {
+      blockMaxG = waveMax[w][g] > blockMaxG ? waveMax[w][g] : blockMaxG;
+    }
+    const float c = expFast(m[g] - blockMaxG);
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+      const int j = e * kWaveSize + lane;
+      if (j < D) {
+        stage[wave][j] = acc[g][e] * c;
+      }
+    }
+    barrier();
+    float *o = partials + oBase + (static_cast<int64_t>(split) * GROUP + g) * D;
+    for (int j = threadX(); j < D; j += THREADS) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kWaves; ++w) {
+        sum += stage[w][j];
+      }
+      o[j] = sum;
+    }
+    if (threadX() == 0) {
+      float sumExp = 0.0f;
+      for (int w = 0; w < kWaves; ++w) {
+        sumExp += waveSumExp[w][g] * expFast(waveMax[w][g] - blockMaxG);
+      }
+      float *ml =
+          partials + mlBase + (static_cast<int64_t>(split) * GROUP + g) * 2;
+      ml[0] = blockMaxG;
+      ml[1] = sumExp;
+    }
+    barrier();
+  }
+  // Release this block's partial, then count the block.
+  fenceDevice();
+  barrier();
+  if (threadX() == 0) {
+    last = atomicAddDevice(done + hg, 1u) == static_cast<uint32_t>(active - 1);
+  }
+  barrier();
+  if (!last) {
+    return;
+  }
+  fenceDevice(); // acquire every other block's partial
+  for (int i = threadX(); i < active * GROUP; i += THREADS) {
+    splitMax[i / GROUP][i % GROUP] =
+        loadCoherent(partials + mlBase + static_cast<int64_t>(i) * 2);
+    splitSum[i / GROUP][i % GROUP] =
+        loadCoherent(partials + mlBase + static_cast<int64_t>(i) * 2 + 1);
+  }
+  barrier();
+  for (int g = threadX(); g < GROUP; g += THREADS) {
+    float mx = negInf();
+    for (int s = 0; s < active; ++s) {
+      mx = splitMax[s][g] > mx ? splitMax[s][g] : mx;
+    }
+    float sumExp = 0.0f;
+    for (int s = 0; s < active; ++s) {
+      sumExp += splitSum[s][g] * expFast(splitMax[s][g] - mx);
+    }
+    headMax[g] = mx;
+    headInvSum[g] = 1.0f / sumExp;
+  }
+  barrier();
+  for (int i = threadX(); i < active * GROUP; i += THREADS) {
+    const int g = i % GROUP;
+    splitMax[i / GROUP][g] =
+        expFast(splitMax[i / GROUP][g] - headMax[g]) * headInvSum[g];
+  }
+  barrier();
+  for (int i = threadX(); i < GROUP * D; i += THREADS) {
+    const int g = i / D, j = i % D;
+    const float *o = partials + oBase + static_cast<int64_t>(g) * D + j;
+    float sum = 0.0f;
+#pragma unroll 8
+    for (int s = 0; s < active; ++s) {
+      sum += splitMax[s][g] *
+             loadCoherent(o + static_cast<int64_t>(s) * GROUP * D);
+    }
+    const int h = head0 + g;
     if (outputGate) {
-      o *= sigmoidF(qRow[d + j]);
+      sum *= sigmoidF(qIn[static_cast<int64_t>(h) * qStride + D + j]);
     }
-    out[static_cast<int64_t>(h) * d + j] = floatToBf16(o);
+    out[static_cast<int64_t>(h) * D + j] = floatToBf16(sum);
+  }
+  if (threadX() == 0) {
+    done[hg] = 0;
   }
 }
 

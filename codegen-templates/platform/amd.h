@@ -54,6 +54,13 @@ FD_DEVICE void barrier() {
   __builtin_amdgcn_s_barrier();
   __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup");
 }
+/// Orders this wave's LDS writes before its later reads (keeps the compiler
+/// from moving them across; the hardware runs a wave in order).
+FD_DEVICE void waveBarrier() {
+  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "wavefront");
+  __builtin_amdgcn_wave_barrier();
+  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "wavefront");
+}
 
 FD_DEVICE int shflXorInt(int v, int mask) {
   // ds_bpermute addresses lanes in bytes.
@@ -81,6 +88,11 @@ FD_DEVICE float negInf() { return -__builtin_inff(); }
 // clang lowers these builtins to LLVM intrinsics the AMDGPU backend expands
 // (no device libm is linked with -nogpulib).
 FD_DEVICE float expF(float x) { return __builtin_expf(x); }
+/// exp through the hardware exp2 (v_exp_f32, 1 ulp): softmax weights, where
+/// the result is normalised by a sum of the same approximations.
+FD_DEVICE float expFast(float x) {
+  return __builtin_amdgcn_exp2f(x * 1.4426950408889634f);
+}
 FD_DEVICE float logF(float x) { return __builtin_logf(x); }
 FD_DEVICE float log1pF(float x) { return __builtin_logf(1.0f + x); }
 FD_DEVICE float cosF(float x) { return __builtin_cosf(x); }
@@ -101,7 +113,9 @@ FD_DEVICE Vec4i load16(const void *p) {
 /// Device-scope memory fence: this thread's writes are visible to every
 /// block before its later writes; as an acquire it also invalidates this
 /// unit's vector caches (the last-block-done pattern).
-FD_DEVICE void fenceDevice() { __builtin_amdgcn_fence(__ATOMIC_SEQ_CST, "agent"); }
+FD_DEVICE void fenceDevice() {
+  __builtin_amdgcn_fence(__ATOMIC_SEQ_CST, "agent");
+}
 /// Device-scope atomic add; returns the old value.
 FD_DEVICE uint32_t atomicAddDevice(uint32_t *p, uint32_t v) {
   return __scoped_atomic_fetch_add(p, v, __ATOMIC_RELAXED,

@@ -27,6 +27,9 @@ FD_DEVICE int laneId() {
   return static_cast<int>(threadIdx.x) & (kWaveSize - 1);
 }
 FD_DEVICE void barrier() { __syncthreads(); }
+/// Orders this wave's shared-memory writes before its later reads (lanes of
+/// a warp do not run in lockstep since Volta).
+FD_DEVICE void waveBarrier() { __syncwarp(); }
 
 FD_DEVICE float shflXor(float v, int mask) {
   return __shfl_xor_sync(0xffffffffu, v, mask);
@@ -50,6 +53,9 @@ FD_DEVICE float halfToFloat(uint16_t h) {
 FD_DEVICE float sqrtF(float x) { return sqrtf(x); }
 FD_DEVICE float negInf() { return -__int_as_float(0x7f800000); }
 FD_DEVICE float expF(float x) { return expf(x); }
+/// exp through the hardware exp2 (2 ulp): softmax weights, where the
+/// result is normalised by a sum of the same approximations.
+FD_DEVICE float expFast(float x) { return __expf(x); }
 FD_DEVICE float logF(float x) { return logf(x); }
 FD_DEVICE float log1pF(float x) { return log1pf(x); }
 FD_DEVICE float cosF(float x) { return cosf(x); }

@@ -5,10 +5,10 @@
 //                         headers; clang builtins), gfx11 in wave32 mode
 //   - platform/nvidia.h : nvcc / CUDA
 // Both provide, in namespace fd::gpu: kWaveSize (32 on both), thread and
-// block ids, barrier(), laneId(), shflXor(float, mask), bf16/fp16 <-> float
-// conversions on 16-bit storage, a 16-byte vector load, and the FD_GLOBAL /
-// FD_DEVICE / FD_SHARED qualifiers. Only files under platform/ may include a
-// vendor header.
+// block ids, barrier(), waveBarrier(), laneId(), shflXor(float, mask),
+// bf16/fp16 <-> float conversions on 16-bit storage, a 16-byte vector load, and
+// the FD_GLOBAL / FD_DEVICE / FD_SHARED qualifiers. Only files under platform/
+// may include a vendor header.
 //
 //===----------------------------------------------------------------------===//
 

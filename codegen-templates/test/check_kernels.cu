@@ -291,8 +291,8 @@ void checkBf16(int n, int k) {
 template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool OUT_BF16>
 void checkW8(int n, int k) {
   const int group = GROUP;
-  std::vector<uint16_t> wb = randomBf16(static_cast<size_t>(n) * k,
-                                        1.0f / std::sqrt(static_cast<float>(k)));
+  std::vector<uint16_t> wb = randomBf16(
+      static_cast<size_t>(n) * k, 1.0f / std::sqrt(static_cast<float>(k)));
   std::vector<float> wf(wb.size());
   for (size_t i = 0; i < wb.size(); ++i) {
     wf[i] = static_cast<float>(fromBf16(wb[i]));
@@ -442,9 +442,8 @@ template <int NORM, int D> void checkNormPrologue() {
     fd::kernels::gemv_w8a16<1, 32, 1, 8, 32, false>
         <<<blocks, 256>>>(q.ptr, sc.ptr, x.ptr, y0.ptr, n, D);
     CHECK_LAUNCH();
-    fd::kernels::gemv_w8a16<1, 32, 1, 8, 32, false, NORM, D>
-        <<<blocks, 256>>>(q.ptr, sc.ptr, nullptr, y1.ptr, n, D, dh.ptr,
-                          dw.ptr, nullptr, eps);
+    fd::kernels::gemv_w8a16<1, 32, 1, 8, 32, false, NORM, D><<<blocks, 256>>>(
+        q.ptr, sc.ptr, nullptr, y1.ptr, n, D, dh.ptr, dw.ptr, nullptr, eps);
     CHECK_LAUNCH();
     reportExact("gemv_w8a16 + norm prologue (" + tag + ")", sameBits(y0, y1));
   }
@@ -454,8 +453,9 @@ template <int NORM, int D> void checkNormPrologue() {
     DeviceBuffer<int32_t> q(rw.packed.qweight);
     DeviceBuffer<uint16_t> sc(rw.packed.scales);
     DeviceBuffer<uint16_t> wb(randomBf16(static_cast<size_t>(n1) * D, 0.05f));
-    DeviceBuffer<float> a0(static_cast<size_t>(n0)), b0(static_cast<size_t>(n1)),
-        a1(static_cast<size_t>(n0)), b1(static_cast<size_t>(n1));
+    DeviceBuffer<float> a0(static_cast<size_t>(n0)),
+        b0(static_cast<size_t>(n1)), a1(static_cast<size_t>(n0)),
+        b1(static_cast<size_t>(n1));
     const int blocks = (n0 + 1) / 2 + (n1 + 1) / 2; // 1 row x 1 group x 2 waves
     fd::kernels::gemv_segments2<1, 32, 2, 32, false, 1, 2>
         <<<blocks, 64>>>(x.ptr, D, q.ptr, sc.ptr, nullptr, a0.ptr, n0, wb.ptr,
@@ -463,8 +463,8 @@ template <int NORM, int D> void checkNormPrologue() {
     CHECK_LAUNCH();
     published.poison();
     fd::kernels::gemv_segments2<1, 32, 2, 32, false, 1, 2, NORM, D>
-        <<<blocks, 64>>>(nullptr, D, q.ptr, sc.ptr, nullptr, a1.ptr, n0,
-                         wb.ptr, nullptr, nullptr, b1.ptr, n1, dh.ptr, dw.ptr,
+        <<<blocks, 64>>>(nullptr, D, q.ptr, sc.ptr, nullptr, a1.ptr, n0, wb.ptr,
+                         nullptr, nullptr, b1.ptr, n1, dh.ptr, dw.ptr,
                          published.ptr, eps);
     CHECK_LAUNCH();
     reportExact("gemv_segments2 (w4 | bf16) + norm prologue (" + tag + ")",
@@ -485,8 +485,8 @@ template <int NORM, int D> void checkNormPrologue() {
     CHECK_LAUNCH();
     published.poison();
     fd::kernels::router_gemv_topk<1, 32, 4, 32, false, 2, NORM, D>
-        <<<blocks, 128>>>(nullptr, D, wr.ptr, nullptr, nullptr, l1.ptr, e,
-                          topk, 1, i1.ptr, w1.ptr, done.ptr, dh.ptr, dw.ptr,
+        <<<blocks, 128>>>(nullptr, D, wr.ptr, nullptr, nullptr, l1.ptr, e, topk,
+                          1, i1.ptr, w1.ptr, done.ptr, dh.ptr, dw.ptr,
                           published.ptr, eps);
     CHECK_LAUNCH();
     reportExact("router_gemv_topk + norm prologue (" + tag + ")",
@@ -1053,8 +1053,8 @@ void checkRouterFused(int e, int k, int topk, bool renorm) {
                                    lone.ptr, e, k);
     }
     CHECK_LAUNCH();
-    fd::kernels::router_topk<256><<<1, 256>>>(
-        lone.ptr, e, topk, renorm ? 1 : 0, loneIds.ptr, loneWts.ptr);
+    fd::kernels::router_topk<256><<<1, 256>>>(lone.ptr, e, topk, renorm ? 1 : 0,
+                                              loneIds.ptr, loneWts.ptr);
     CHECK_LAUNCH();
     std::vector<float> l = logits.read(), ll = lone.read();
     std::vector<int32_t> gi = ids.read(), li = loneIds.read();
@@ -1064,12 +1064,12 @@ void checkRouterFused(int e, int k, int topk, bool renorm) {
     const bool idsEqual = gi == li;
     const uint32_t count = done.read()[0];
     char what[200];
-    std::snprintf(what, sizeof what,
-                  "router_gemv_topk<%d,%d,%d,%s> E=%d K=%d k=%d #%d (logits %s, "
-                  "ids %s, count %u)",
-                  ROWS, LANES, WAVES, KIND == 1 ? "w4" : "bf16", e, k, topk,
-                  round, logitsEqual ? "=" : "DIFFER", idsEqual ? "=" : "DIFFER",
-                  count);
+    std::snprintf(
+        what, sizeof what,
+        "router_gemv_topk<%d,%d,%d,%s> E=%d K=%d k=%d #%d (logits %s, "
+        "ids %s, count %u)",
+        ROWS, LANES, WAVES, KIND == 1 ? "w4" : "bf16", e, k, topk, round,
+        logitsEqual ? "=" : "DIFFER", idsEqual ? "=" : "DIFFER", count);
     std::vector<double> ref(lw.begin(), lw.end());
     const bool ok = logitsEqual && idsEqual && count == 0;
     compareAll(
@@ -1117,8 +1117,8 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
     ssb = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
     sw = std::move(rw.w);
   } else {
-    std::vector<uint16_t> b = randomBf16(static_cast<size_t>(n) * k,
-                                         1.0f / std::sqrt(float(k)));
+    std::vector<uint16_t> b =
+        randomBf16(static_cast<size_t>(n) * k, 1.0f / std::sqrt(float(k)));
     sw.resize(b.size());
     for (size_t i = 0; i < b.size(); ++i) {
       sw[i] = fromBf16(b[i]);
@@ -1161,8 +1161,7 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
   const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
   const int blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
   // moe_down_combine's waves split the experts: a block owns a wave's rows.
-  const int fusedBlocks =
-      (n + ROWS * (32 / LANES) - 1) / (ROWS * (32 / LANES));
+  const int fusedBlocks = (n + ROWS * (32 / LANES) - 1) / (ROWS * (32 / LANES));
   // The unfused chain (the gate as a logit when the fused launch takes it
   // as a logit too).
   DeviceBuffer<float> de(static_cast<size_t>(slots) * n),
@@ -1188,8 +1187,8 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
   CHECK_LAUNCH();
   fd::kernels::moe_down_combine<ROWS, LANES, WAVES, G, false, SHARED>
       <<<fusedBlocks, WAVES * 32>>>(
-          fused.ptr, fused.ptr, dq.ptr, ds.ptr, nullptr, di.ptr, dr.ptr,
-          dx.ptr, slots, k, sharedW, sharedS, nullptr, dsx.ptr, k,
+          fused.ptr, fused.ptr, dq.ptr, ds.ptr, nullptr, di.ptr, dr.ptr, dx.ptr,
+          slots, k, sharedW, sharedS, nullptr, dsx.ptr, k,
           gateDot ? nullptr : dgl.ptr, gateDot ? dgw.ptr : nullptr,
           gateDot ? dgx.ptr : nullptr, h, n);
   CHECK_LAUNCH();
@@ -1239,8 +1238,8 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
         ++bad;
         continue;
       }
-      const double t = kRel * (g * sharedAbs[j] + std::fabs(sharedRef[j])) +
-                       1e-30;
+      const double t =
+          kRel * (g * sharedAbs[j] + std::fabs(sharedRef[j])) + 1e-30;
       worst = std::max(worst, std::fabs(y[j] - r[j]) / t);
       worstUnf = std::max(worstUnf, std::fabs(y[j] - unf[j]) / t);
     }
@@ -1388,18 +1387,37 @@ void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
   report(what, sWorst, 0);
 }
 
-/// KV append + attention decode over `tokens` positions.
-void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
-                    int tokens) {
-  const int maxCtx = tokens;
+/// KV append + attention decode (GROUP of the qPerKv query heads per KV
+/// head in a block) for `tokens` positions after `prefilled`
+/// ones written straight into the cache (a long context without a step per
+/// position), each step checked; the finished-block counts must be back to
+/// 0 after every launch.
+template <int D, int GROUP, int SPLITS>
+void checkAttention(int hkv, int qPerKv, int rotary, bool gate, bool zc,
+                    int tokens, int prefilled = 0) {
+  const int hq = hkv * qPerKv, d = D, groups = hq / GROUP;
+  const int maxCtx = prefilled + tokens;
   const float theta = 1e7f, eps = 1e-6f;
   std::vector<uint16_t> qNorm = randomBf16(d, 0.1f),
                         kNorm = randomBf16(d, 0.1f);
   DeviceBuffer<uint16_t> dqn(qNorm), dkn(kNorm);
+  std::vector<float> pre = randomF(static_cast<size_t>(prefilled) * hkv * d,
+                                   1.0f),
+                     preV = randomF(static_cast<size_t>(prefilled) * hkv * d,
+                                    1.0f);
   DeviceBuffer<float> dk(static_cast<size_t>(maxCtx) * hkv * d),
       dv(static_cast<size_t>(maxCtx) * hkv * d),
-      dscores(static_cast<size_t>(hq) * maxCtx);
-  std::vector<double> keys, values; // [pos][hkv][d]
+      dpartials(static_cast<size_t>(hq) * SPLITS * (d + 2));
+  DeviceBuffer<uint32_t> ddone(static_cast<size_t>(groups));
+  CHECK(cudaMemset(ddone.ptr, 0, groups * sizeof(uint32_t)));
+  if (prefilled > 0) {
+    CHECK(cudaMemcpy(dk.ptr, pre.data(), pre.size() * sizeof(float),
+                     cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(dv.ptr, preV.data(), preV.size() * sizeof(float),
+                     cudaMemcpyHostToDevice));
+  }
+  std::vector<double> keys(pre.begin(), pre.end()),
+      values(preV.begin(), preV.end()); // [pos][hkv][d]
   auto normRope = [&](std::vector<double> x, const std::vector<uint16_t> &w,
                       int pos) {
     double ss = 0;
@@ -1424,8 +1442,9 @@ void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
   };
   double worst = 0;
   size_t bad = 0;
+  int doneLeft = 0;
   const int qStride = gate ? 2 * d : d;
-  for (int pos = 0; pos < tokens; ++pos) {
+  for (int pos = prefilled; pos < maxCtx; ++pos) {
     std::vector<float> q = randomF(static_cast<size_t>(hq) * qStride, 1.0f),
                        k = randomF(static_cast<size_t>(hkv) * d, 1.0f),
                        v = randomF(static_cast<size_t>(hkv) * d, 1.0f);
@@ -1433,14 +1452,18 @@ void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
     DeviceBuffer<float> dq(q), dkin(k), dvin(v);
     DeviceBuffer<int32_t> dpos(p);
     DeviceBuffer<uint16_t> dout(static_cast<size_t>(hq) * d);
-    fd::kernels::kv_append<128, 256>
-        <<<hkv, 128>>>(dkin.ptr, dvin.ptr, dkn.ptr, zc, eps, rotary, theta,
-                       dpos.ptr, dk.ptr, dv.ptr, hkv, d);
+    fd::kernels::kv_append<128, D>
+        <<<(hkv + 3) / 4, 128>>>(dkin.ptr, dvin.ptr, dkn.ptr, zc, eps, rotary,
+                                 theta, dpos.ptr, dk.ptr, dv.ptr, hkv, d);
     CHECK_LAUNCH();
-    fd::kernels::attention_decode<128, 256>
-        <<<hq, 128>>>(dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, dk.ptr,
-                      dv.ptr, dscores.ptr, dout.ptr, hq, hkv, d, gate, maxCtx);
+    fd::kernels::attention_decode<256, D, GROUP, SPLITS>
+        <<<dim3(groups, SPLITS), 256>>>(dq.ptr, dqn.ptr, zc, eps, rotary, theta,
+                                        dpos.ptr, dk.ptr, dv.ptr, dpartials.ptr,
+                                        ddone.ptr, dout.ptr, hkv, qPerKv, gate);
     CHECK_LAUNCH();
+    for (uint32_t c : ddone.read()) {
+      doneLeft += c != 0;
+    }
     for (int h = 0; h < hkv; ++h) {
       std::vector<double> kh(k.begin() + h * d, k.begin() + (h + 1) * d);
       kh = normRope(kh, kNorm, pos);
@@ -1449,7 +1472,7 @@ void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
     }
     std::vector<uint16_t> out = dout.read();
     for (int h = 0; h < hq; ++h) {
-      int kvh = h / (hq / hkv);
+      int kvh = h / qPerKv;
       std::vector<double> qh(q.begin() + static_cast<size_t>(h) * qStride,
                              q.begin() + static_cast<size_t>(h) * qStride + d);
       qh = normRope(qh, qNorm, pos);
@@ -1486,12 +1509,16 @@ void checkAttention(int hq, int hkv, int d, int rotary, bool gate, bool zc,
       }
     }
   }
-  char what[160];
+  char what[200];
   std::snprintf(what, sizeof what,
                 "kv_append + attention_decode hq=%d hkv=%d d=%d rot=%d "
-                "gate=%d, %d positions",
-                hq, hkv, d, rotary, gate, tokens);
+                "gate=%d group=%d splits=%d, positions %d..%d",
+                hq, hkv, d, rotary, gate, GROUP, SPLITS, prefilled, maxCtx - 1);
   report(what, worst, bad);
+  std::snprintf(what, sizeof what,
+                "attention_decode finished-block counts back at 0 (%d left)",
+                doneLeft);
+  reportExact(what, doneLeft == 0);
 }
 
 /// The router's inputs in float: rms_norm writing float, gemv_bf16 reading
@@ -1697,7 +1724,7 @@ int main(int argc, char **argv) {
   checkBf16<1, 8, 1, 2, false>(32, 2048);
   checkBf16<4, 32, 4, 2, false>(2051, 512);
   checkBf16<2, 16, 4, 2, false, true>(2051, 512);
-  checkBf16<2, 32, 1, 8, false>(248320, 2048); // lm_head
+  checkBf16<2, 32, 1, 8, false>(248320, 2048);     // lm_head
   checkW8<1, 32, 1, 8, 32, false>(248320, 2048);   // lm_head int8:g32
   checkW8<2, 16, 1, 4, 2048, false>(248320, 2048); // per row
   checkW8<1, 8, 3, 2, 64, true>(1001, 512);        // ragged N, M=3, bf16 out
@@ -1742,12 +1769,19 @@ int main(int argc, char **argv) {
   checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
   checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);
   checkMoeDownFused<2, 32, 8, 1>(8, 2, 88, 128, 64, true);
-  checkGdn(16, 32, 128, 128, 4, 3);              // Qwen3.5-35B-A3B
-  checkGdn(2, 4, 16, 16, 4, 5);                  // tiny
-  checkAttention(16, 2, 256, 64, true, true, 5); // Qwen3.5-35B-A3B
-  checkAttention(4, 2, 32, 8, true, true,
-                 300); // tiny, positions past one block
-  checkAttention(4, 2, 16, 16, false, false, 7); // Qwen3-MoE style
+  checkGdn(16, 32, 128, 128, 4, 3); // Qwen3.5-35B-A3B
+  checkGdn(2, 4, 16, 16, 4, 5);     // tiny
+  // Qwen3.5-35B-A3B (4 of 8 query heads per block): short contexts, a long
+  // one over all 64 splits, and one with a partial last chunk; the tiny
+  // model every step; Qwen3-MoE-style shapes.
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 5);
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 3, 500);
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 2, 4094);
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 1, 2099);
+  checkAttention<256, 8, 16>(2, 8, 64, true, true, 2, 300); // whole group
+  checkAttention<32, 2, 32>(2, 2, 8, true, true, 300);      // tiny
+  checkAttention<16, 2, 4>(2, 2, 16, false, false, 7);
+  checkAttention<128, 8, 64>(4, 8, 128, false, true, 2, 700); // Qwen3-30B
   checkFloatRouterPath(256, 2048);
   checkGreedySample(248320);
   checkSampling(64, 1.0f, 0, 1.0f, 20000);

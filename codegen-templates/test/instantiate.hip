@@ -94,13 +94,15 @@ template __global__ void gdn_decode<128, 128>(const float *, const float *, cons
                                               const float *, const float *, const float *,
                                               const float *, float *, uint16_t *, int, int, int,
                                               int, float);
-template __global__ void kv_append<256, 256>(const float *, const float *, const uint16_t *, int,
-                                             float, int, float, const int32_t *, float *, float *,
-                                             int, int);
-template __global__ void attention_decode<256, 256>(const float *, const uint16_t *, int, float,
-                                                    int, float, const int32_t *, const float *,
-                                                    const float *, float *, uint16_t *, int, int,
-                                                    int, int, int);
+template __global__ void kv_append<64, 256>(const float *, const float *, const uint16_t *, int,
+                                            float, int, float, const int32_t *, float *, float *,
+                                            int, int);
+// Qwen3.5-35B-A3B: 4 of the 8 query heads per KV head of dim 256 in a
+// block, 64 splits.
+template __global__ void attention_decode<256, 256, 4, 64>(const float *, const uint16_t *, int,
+                                                           float, int, float, const int32_t *,
+                                                           const float *, const float *, float *,
+                                                           uint32_t *, uint16_t *, int, int, int);
 
 } // namespace fd::kernels
 

@@ -10,6 +10,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <algorithm>
+
 namespace fd::transforms {
 #define GEN_PASS_DEF_LOWERTOKERNELSPASS
 #include "compiler/transforms/Passes.h.inc"
@@ -286,25 +288,58 @@ LogicalResult Lowering::lower(Operation &op) {
         buffer(s + ".k", fdk::BufferKind::kv_cache, maxContext_ * hkv * d * 4);
     FlatSymbolRefAttr vc =
         buffer(s + ".v", fdk::BufferKind::kv_cache, maxContext_ * hkv * d * 4);
-    FlatSymbolRefAttr scores =
-        buffer("a.scores", fdk::BufferKind::arena, hq * maxContext_ * 4);
+    // attention_decode keeps the q and o rows of GROUP query heads in
+    // registers, ceil(d / 32) values per lane each: GROUP is the largest
+    // divisor of the query heads per KV head with at most 32 such values
+    // (about 128 registers with the K and V rows).
+    const int64_t qPerKv = hq / hkv, perLane = ceilDiv(d, 32);
+    if (perLane > 32) {
+      return op.emitOpError()
+             << "lowering supports head_dim <= 1024 in attention_decode, got "
+             << d;
+    }
+    int64_t group = 1;
+    for (int64_t g = 1; g <= qPerKv; ++g) {
+      if (qPerKv % g == 0 && g * perLane <= 32) {
+        group = g;
+      }
+    }
+    // Splits over positions: enough blocks to stream a long context with
+    // the whole device, chunks a multiple of the 8 waves (a position per
+    // wave), at most 64 partials per head for the last block to merge.
+    constexpr int64_t kAttnThreads = 256, kWaves = kAttnThreads / 32;
+    const int64_t splits =
+        std::clamp<int64_t>(ceilDiv(maxContext_, kWaves), 1, 64);
+    const int64_t groups = hq / group;
+    FlatSymbolRefAttr partials =
+        buffer("a.attn.partials." + std::to_string(hq) + "x" +
+                   std::to_string(splits) + "x" + std::to_string(d),
+               fdk::BufferKind::arena, hq * splits * (d + 2) * 4);
+    // Finished blocks per head group live across launches (the last block
+    // resets them), so they are state: zero at the start and at every reset.
+    FlatSymbolRefAttr done = buffer("s.attn.done." + std::to_string(groups),
+                                    fdk::BufferKind::state, groups * 4);
     int64_t rotary = static_cast<int64_t>(a.getRotaryDim());
     double theta = a.getRopeTheta().convertToDouble(),
            eps = a.getNormEps().convertToDouble();
     bool zc = a.getQkNormZeroCentered();
-    launch("kv_append", {p("THREADS", 128), p("MAX_D", d)}, hkv, 1, 128,
+    const int64_t appendWaves = std::min<int64_t>(hkv, 4);
+    launch("kv_append", {p("THREADS", 32 * appendWaves), p("MAX_D", d)},
+           ceilDiv(hkv, appendWaves), 1, 32 * appendWaves,
            {in(1).sym, in(2).sym, plain(a.getKNormAttr(), false), position_},
            {kc, vc},
            {si("zeroCentered", zc), sf("eps", eps), si("rotary", rotary),
             sf("theta", theta), si("hkv", hkv), si("d", d)});
     ActBuffer out = act("attn", hq * d, false);
-    launch("attention_decode", {p("THREADS", 128), p("MAX_D", d)}, hq, 1, 128,
+    launch("attention_decode",
+           {p("THREADS", kAttnThreads), p("D", d), p("GROUP", group),
+            p("SPLITS", splits)},
+           groups, splits, kAttnThreads,
            {in(0).sym, plain(a.getQNormAttr(), false), position_, kc, vc},
-           {scores, out.sym},
+           {partials, done, out.sym},
            {si("zeroCentered", zc), sf("eps", eps), si("rotary", rotary),
-            sf("theta", theta), si("hq", hq), si("hkv", hkv), si("d", d),
-            si("outputGate", a.getOutputGate()),
-            si("maxContext", maxContext_)});
+            sf("theta", theta), si("hkv", hkv), si("qPerKv", qPerKv),
+            si("outputGate", a.getOutputGate())});
     values_[a.getResult()] = out;
     return success();
   }

@@ -81,3 +81,51 @@ module {
 // expected-error @+1 {{expects a func.func @forward to lower}}
 module {
 }
+
+// -----
+
+// Gated attention: kv_append one wave per KV head, then attention_decode
+// over a (head group, split) grid: both query heads of a KV head in one
+// group (2 x 1 value per lane), max-context 64 gives 8 splits of at least
+// 8 positions. The partials are scratch, the finished-block counts state.
+module {
+  fdgraph.weight @qn : tensor<8xbf16> storage {weight = #fdgraph.tensor<"qn", tensor<8xbf16>, files = [0]>}
+  fdgraph.weight @kn : tensor<8xbf16> storage {weight = #fdgraph.tensor<"kn", tensor<8xbf16>, files = [0]>}
+  fdgraph.weight @emb : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x16xbf16>, files = [0]>}
+  fdgraph.weight @wq : tensor<64x16xbf16> storage {weight = #fdgraph.tensor<"wq", tensor<64x16xbf16>, files = [0]>}
+  fdgraph.weight @wk : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"wk", tensor<16x16xbf16>, files = [0]>}
+  fdgraph.weight @wv : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"wv", tensor<16x16xbf16>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<?x32xf32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %q = fdgraph.linear %h, @wq : tensor<?x16xf32> -> tensor<?x64xf32>
+    %k = fdgraph.linear %h, @wk : tensor<?x16xf32> -> tensor<?x16xf32>
+    %v = fdgraph.linear %h, @wv : tensor<?x16xf32> -> tensor<?x16xf32>
+    %0 = fdgraph.gated_attention %q, %k, %v {head_dim = 8 : i64, k_norm = @kn, layer = 3 : i64, norm_eps = 1.0e-6 : f64, num_heads = 4 : i64, num_kv_heads = 2 : i64, output_gate = true, q_norm = @qn, qk_norm_zero_centered = true, rope_theta = 1.0e7 : f64, rotary_dim = 2 : i64} : (tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x32xf32>
+    return %0 : tensor<?x32xf32>
+  }
+}
+// CHECK-LABEL: fdkernel.buffer @kv.3.k <kv_cache> size 4096
+// CHECK-DAG: fdkernel.buffer @a.attn.partials.4x8x8 <arena> size 1280
+// CHECK-DAG: fdkernel.buffer @s.attn.done.2 <state> size 8
+// CHECK: fdkernel.launch "kv_append"<{MAX_D = 8 : i64, THREADS = 64 : i64}> target <sm_90> grid [1, 1, 1] block [64, 1, 1] ins [@[[K:[a-z0-9.]+]], @[[V:[a-z0-9.]+]], @w.kn, @io.position] outs [@kv.3.k, @kv.3.v]
+// CHECK-NEXT: fdkernel.launch "attention_decode"<{D = 8 : i64, GROUP = 2 : i64, SPLITS = 8 : i64, THREADS = 256 : i64}> target <sm_90> grid [2, 8, 1] block [256, 1, 1] ins [@[[Q:[a-z0-9.]+]], @w.qn, @io.position, @kv.3.k, @kv.3.v] outs [@a.attn.partials.4x8x8, @s.attn.done.2, @{{[a-z0-9.]+}}] scalars {eps = 9.99999997E-7 : f32, hkv = 2 : i32, outputGate = 1 : i32, qPerKv = 2 : i32, rotary = 2 : i32, theta = 1.000000e+07 : f32, zeroCentered = 1 : i32}
+
+// -----
+
+// A head of dim 1056: 33 values per lane of one query head would spill.
+module {
+  fdgraph.weight @qn : tensor<1056xbf16> storage {weight = #fdgraph.tensor<"qn", tensor<1056xbf16>, files = [0]>}
+  fdgraph.weight @kn : tensor<1056xbf16> storage {weight = #fdgraph.tensor<"kn", tensor<1056xbf16>, files = [0]>}
+  fdgraph.weight @emb : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x16xbf16>, files = [0]>}
+  fdgraph.weight @wq : tensor<2112x16xbf16> storage {weight = #fdgraph.tensor<"wq", tensor<2112x16xbf16>, files = [0]>}
+  fdgraph.weight @wk : tensor<1056x16xbf16> storage {weight = #fdgraph.tensor<"wk", tensor<1056x16xbf16>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<?x1056xf32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %q = fdgraph.linear %h, @wq : tensor<?x16xf32> -> tensor<?x2112xf32>
+    %k = fdgraph.linear %h, @wk : tensor<?x16xf32> -> tensor<?x1056xf32>
+    %v = fdgraph.linear %h, @wk : tensor<?x16xf32> -> tensor<?x1056xf32>
+    // expected-error @+1 {{lowering supports head_dim <= 1024 in attention_decode, got 1056}}
+    %0 = fdgraph.gated_attention %q, %k, %v {head_dim = 1056 : i64, k_norm = @kn, layer = 0 : i64, norm_eps = 1.0e-6 : f64, num_heads = 1 : i64, num_kv_heads = 1 : i64, output_gate = true, q_norm = @qn, qk_norm_zero_centered = true, rope_theta = 1.0e7 : f64, rotary_dim = 64 : i64} : (tensor<?x2112xf32>, tensor<?x1056xf32>, tensor<?x1056xf32>) -> tensor<?x1056xf32>
+    return %0 : tensor<?x1056xf32>
+  }
+}
