@@ -41,10 +41,14 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 }
 
 /// The gated delta rule for one token, one block per value head h (key head
-/// h / (hv / hk)); thread j < dv owns column j of the fp32 state S [dk][dv].
+/// h / (hv / hk)) over the fp32 state S [dk][dv]: thread (r, j) owns column
+/// j < dv of S on rows r, r + RG, ... (THREADS / RG columns, RG row groups),
+/// so the head's state is read once into registers by the whole block —
+/// coalesced along the columns — updated and written once. The column sums
+/// over rows (k·S and q·S) meet in shared memory.
 /// mixed = [q (hk*dk) | k (hk*dk) | v (hv*dv)] after the conv. Writes the
 /// gated-normed output rmsnorm(o) * w * silu(z) as bf16 (out_proj's input).
-template <int THREADS, int MAX_DK>
+template <int THREADS, int MAX_DK, int RG>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     gdn_decode(const float *__restrict__ mixed, const float *__restrict__ z,
                const float *__restrict__ b, const float *__restrict__ a,
@@ -52,17 +56,31 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                const float *__restrict__ normWeight, float *__restrict__ state,
                uint16_t *__restrict__ out, int hk, int hv, int dk, int dv,
                float eps) {
+  constexpr int kCols = THREADS / RG;
+  constexpr int kRows = (MAX_DK + RG - 1) / RG; // rows per thread
+  static_assert(THREADS % RG == 0 && kCols % kWaveSize == 0,
+                "whole waves per row group");
   FD_SHARED float q[MAX_DK];
   FD_SHARED float k[MAX_DK];
+  FD_SHARED float colPart[RG][kCols];
   FD_SHARED float red[THREADS / 32];
   const int h = blockX();
   const int kh = h / (hv / hk);
   const int t = threadX();
+  const int j = t % kCols, r = t / kCols;
   const float *qIn = mixed + static_cast<int64_t>(kh) * dk;
   const float *kIn =
       mixed + static_cast<int64_t>(hk) * dk + static_cast<int64_t>(kh) * dk;
   const float *vIn =
       mixed + 2 * static_cast<int64_t>(hk) * dk + static_cast<int64_t>(h) * dv;
+  // The state first: its loads are in flight while q and k are normalised.
+  float *S = state + static_cast<int64_t>(h) * dk * dv + j;
+  float s[kRows];
+#pragma unroll
+  for (int n = 0; n < kRows; ++n) {
+    const int i = r + n * RG;
+    s[n] = (j < dv && i < dk) ? S[static_cast<int64_t>(i) * dv] : 0.0f;
+  }
   float qq = 0.0f, kk = 0.0f;
   for (int i = t; i < dk; i += THREADS) {
     q[i] = qIn[i];
@@ -74,35 +92,51 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   const float qScale = 1.0f / (sqrtF(blockSum<THREADS>(qq, red) + 1e-6f) *
                                sqrtF(static_cast<float>(dk)));
   const float kScale = 1.0f / sqrtF(blockSum<THREADS>(kk, red) + 1e-6f);
-  for (int i = t; i < dk; i += THREADS) {
-    q[i] *= qScale;
-    k[i] *= kScale;
-  }
-  barrier();
   const float beta = sigmoidF(b[h]);
   const float x = a[h] + dtBias[h];
   const float softplus = x > 20.0f ? x : log1pF(expF(x));
   const float decay = expF(-expF(aLog[h]) * softplus);
-  float o = 0.0f;
-  if (t < dv) {
-    float *S = state + static_cast<int64_t>(h) * dk * dv + t;
-    float kv = 0.0f;
-    for (int i = 0; i < dk; ++i) {
-      kv += S[static_cast<int64_t>(i) * dv] * decay * k[i];
-    }
-    const float delta = (vIn[t] - kv) * beta;
-    for (int i = 0; i < dk; ++i) {
-      const float s = S[static_cast<int64_t>(i) * dv] * decay + k[i] * delta;
-      S[static_cast<int64_t>(i) * dv] = s;
-      o += s * q[i];
+  float kv = 0.0f;
+#pragma unroll
+  for (int n = 0; n < kRows; ++n) {
+    const int i = r + n * RG;
+    if (i < dk) {
+      kv += s[n] * decay * (k[i] * kScale);
     }
   }
-  const float ss = blockSum<THREADS>(t < dv ? o * o : 0.0f, red);
-  if (t < dv) {
+  colPart[r][j] = kv;
+  barrier();
+  kv = 0.0f;
+#pragma unroll
+  for (int g = 0; g < RG; ++g) {
+    kv += colPart[g][j];
+  }
+  const float delta = j < dv ? (vIn[j] - kv) * beta : 0.0f;
+  float o = 0.0f;
+#pragma unroll
+  for (int n = 0; n < kRows; ++n) {
+    const int i = r + n * RG;
+    if (j < dv && i < dk) {
+      const float v = s[n] * decay + (k[i] * kScale) * delta;
+      S[static_cast<int64_t>(i) * dv] = v;
+      o += v * (q[i] * qScale);
+    }
+  }
+  barrier(); // every thread has read colPart
+  colPart[r][j] = o;
+  barrier();
+  o = 0.0f;
+#pragma unroll
+  for (int g = 0; g < RG; ++g) {
+    o += colPart[g][j];
+  }
+  const bool owner = r == 0 && j < dv;
+  const float ss = blockSum<THREADS>(owner ? o * o : 0.0f, red);
+  if (owner) {
     const float inv = 1.0f / sqrtF(ss / dv + eps);
-    const float gate = siluF(z[static_cast<int64_t>(h) * dv + t]);
-    out[static_cast<int64_t>(h) * dv + t] =
-        floatToBf16(o * inv * normWeight[t] * gate);
+    const float gate = siluF(z[static_cast<int64_t>(h) * dv + j]);
+    out[static_cast<int64_t>(h) * dv + j] =
+        floatToBf16(o * inv * normWeight[j] * gate);
   }
 }
 

@@ -1255,6 +1255,28 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
   }
 }
 
+/// gdn_decode as the lowering instantiates it: roundUp(dv, 32) columns by
+/// min(4, 512 / columns) row groups.
+void launchGdnDecode(int dv, int hv, const float *mixed, const float *z,
+                     const float *b, const float *a, const float *aLog,
+                     const float *dt, const float *norm, float *state,
+                     uint16_t *out, int hk, int dk) {
+  if (dv == 128 && dk <= 128) {
+    fd::kernels::gdn_decode<512, 128, 4><<<hv, 512>>>(
+        mixed, z, b, a, aLog, dt, norm, state, out, hk, hv, dk, dv, 1e-6f);
+  } else if (dv == 40 && dk <= 20) {
+    fd::kernels::gdn_decode<256, 20, 4><<<hv, 256>>>(
+        mixed, z, b, a, aLog, dt, norm, state, out, hk, hv, dk, dv, 1e-6f);
+  } else if (dv <= 32 && dk <= 16) {
+    fd::kernels::gdn_decode<128, 16, 4><<<hv, 128>>>(
+        mixed, z, b, a, aLog, dt, norm, state, out, hk, hv, dk, dv, 1e-6f);
+  } else {
+    std::fprintf(stderr, "launchGdnDecode: no instance for dk=%d dv=%d\n", dk,
+                 dv);
+    std::exit(2);
+  }
+}
+
 /// Gated DeltaNet over `tokens` decode steps (conv and recurrent state carried
 /// on the device) against fd-ref's recurrence in double.
 void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
@@ -1289,9 +1311,8 @@ void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
     fd::kernels::gdn_conv<256><<<(c + 255) / 256, 256>>>(
         dqkv.ptr, dconv.ptr, dconvState.ptr, dmixed.ptr, c, kernel);
     CHECK_LAUNCH();
-    fd::kernels::gdn_decode<128, 256>
-        <<<hv, 128>>>(dmixed.ptr, dz.ptr, db.ptr, da.ptr, daLog.ptr, ddt.ptr,
-                      dnorm.ptr, dstate.ptr, dout.ptr, hk, hv, dk, dv, 1e-6f);
+    launchGdnDecode(dv, hv, dmixed.ptr, dz.ptr, db.ptr, da.ptr, daLog.ptr,
+                    ddt.ptr, dnorm.ptr, dstate.ptr, dout.ptr, hk, dk);
     CHECK_LAUNCH();
     // Host reference.
     std::vector<double> mixed(c);
@@ -1771,6 +1792,7 @@ int main(int argc, char **argv) {
   checkMoeDownFused<2, 32, 8, 1>(8, 2, 88, 128, 64, true);
   checkGdn(16, 32, 128, 128, 4, 3); // Qwen3.5-35B-A3B
   checkGdn(2, 4, 16, 16, 4, 5);     // tiny
+  checkGdn(1, 2, 20, 40, 4, 4);     // ragged: rows and columns guarded
   // Qwen3.5-35B-A3B (4 of 8 query heads per block): short contexts, a long
   // one over all 64 splits, and one with a partial last chunk; the tiny
   // model every step; Qwen3-MoE-style shapes.

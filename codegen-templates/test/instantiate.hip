@@ -90,7 +90,7 @@ template __global__ void moe_combine<256>(float *, const float *, const float *,
                                           int, const float *, const float *, int);
 template __global__ void add_residual<256>(float *, const float *, int);
 template __global__ void gdn_conv<256>(const float *, const uint16_t *, float *, float *, int, int);
-template __global__ void gdn_decode<128, 128>(const float *, const float *, const float *,
+template __global__ void gdn_decode<512, 128, 4>(const float *, const float *, const float *,
                                               const float *, const float *, const float *,
                                               const float *, float *, uint16_t *, int, int, int,
                                               int, float);

@@ -214,7 +214,7 @@ std::vector<TemplateInfo> build() {
         {S, "kernelSize", "int"}}},
       {"gdn_decode",
        "mixers.h",
-       {{I, "THREADS"}, {I, "MAX_DK"}},
+       {{I, "THREADS"}, {I, "MAX_DK"}, {I, "RG"}},
        {{In, "mixed", "const float *"},
         {In, "z", "const float *"},
         {In, "b", "const float *"},

@@ -266,8 +266,25 @@ LogicalResult Lowering::lower(Operation &op) {
            {qkv.sym, plain(g.getConvWeightAttr(), false)}, {conv, mixed.sym},
            {si("channels", c), si("kernelSize", kernel)});
     ActBuffer out = act("gdn", hv * dv, false);
-    int64_t threads = std::max<int64_t>(32, roundUp(dv, 32));
-    launch("gdn_decode", {p("THREADS", threads), p("MAX_DK", dk)}, hv, 1,
+    // gdn_decode: a block per value head, a thread per (column, row group);
+    // up to 4 row groups within 512 threads (1024 would cap a thread at 64
+    // registers and spill on sm_90), each thread holding its
+    // ceil(dk / groups) state values in registers.
+    const int64_t cols = roundUp(dv, 32);
+    if (cols > 512) {
+      return op.emitOpError()
+             << "lowering supports head_v_dim <= 512 in gdn_decode, got " << dv;
+    }
+    const int64_t rowGroups = std::min<int64_t>(4, 512 / cols);
+    if (ceilDiv(dk, rowGroups) > 64) {
+      return op.emitOpError()
+             << "lowering supports ceil(head_k_dim / " << rowGroups
+             << ") <= 64 state rows per thread in gdn_decode, got head_k_dim "
+             << dk;
+    }
+    const int64_t threads = cols * rowGroups;
+    launch("gdn_decode",
+           {p("THREADS", threads), p("MAX_DK", dk), p("RG", rowGroups)}, hv, 1,
            threads,
            {mixed.sym, in(1).sym, in(2).sym, in(3).sym,
             plain(g.getALogAttr(), true), plain(g.getDtBiasAttr(), true),

@@ -129,3 +129,51 @@ module {
     return %0 : tensor<?x1056xf32>
   }
 }
+
+// -----
+
+// A value head of 520: more columns than gdn_decode's 512 threads.
+module {
+  fdgraph.weight @emb : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x16xbf16>, files = [0]>}
+  fdgraph.weight @wqkv : tensor<536x16xbf16> storage {weight = #fdgraph.tensor<"wqkv", tensor<536x16xbf16>, files = [0]>}
+  fdgraph.weight @wz : tensor<520x16xbf16> storage {weight = #fdgraph.tensor<"wz", tensor<520x16xbf16>, files = [0]>}
+  fdgraph.weight @wab : tensor<1x16xbf16> storage {weight = #fdgraph.tensor<"wab", tensor<1x16xbf16>, files = [0]>}
+  fdgraph.weight @conv : tensor<536x1x4xbf16> storage {weight = #fdgraph.tensor<"conv", tensor<536x1x4xbf16>, files = [0]>}
+  fdgraph.weight @alog : tensor<1xf32> storage {weight = #fdgraph.tensor<"alog", tensor<1xf32>, files = [0]>}
+  fdgraph.weight @dt : tensor<1xbf16> storage {weight = #fdgraph.tensor<"dt", tensor<1xbf16>, files = [0]>}
+  fdgraph.weight @gnorm : tensor<520xf32> storage {weight = #fdgraph.tensor<"gnorm", tensor<520xf32>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<?x520xf32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %qkv = fdgraph.linear %h, @wqkv : tensor<?x16xf32> -> tensor<?x536xf32>
+    %z = fdgraph.linear %h, @wz : tensor<?x16xf32> -> tensor<?x520xf32>
+    %b = fdgraph.linear %h, @wab : tensor<?x16xf32> -> tensor<?x1xf32>
+    %a = fdgraph.linear %h, @wab : tensor<?x16xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{lowering supports head_v_dim <= 512 in gdn_decode, got 520}}
+    %o = fdgraph.gated_delta_net %qkv, %z, %b, %a {a_log = @alog, conv_kernel_size = 4 : i64, conv_weight = @conv, dt_bias = @dt, head_k_dim = 8 : i64, head_v_dim = 520 : i64, layer = 0 : i64, norm_eps = 1.0e-6 : f64, norm_weight = @gnorm, num_k_heads = 1 : i64, num_v_heads = 1 : i64} : (tensor<?x536xf32>, tensor<?x520xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> tensor<?x520xf32>
+    return %o : tensor<?x520xf32>
+  }
+}
+
+// -----
+
+// A key head of 260 over 4 row groups: 65 state rows per thread would spill.
+module {
+  fdgraph.weight @emb : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x16xbf16>, files = [0]>}
+  fdgraph.weight @wqkv : tensor<552x16xbf16> storage {weight = #fdgraph.tensor<"wqkv", tensor<552x16xbf16>, files = [0]>}
+  fdgraph.weight @wz : tensor<32x16xbf16> storage {weight = #fdgraph.tensor<"wz", tensor<32x16xbf16>, files = [0]>}
+  fdgraph.weight @wab : tensor<1x16xbf16> storage {weight = #fdgraph.tensor<"wab", tensor<1x16xbf16>, files = [0]>}
+  fdgraph.weight @conv : tensor<552x1x4xbf16> storage {weight = #fdgraph.tensor<"conv", tensor<552x1x4xbf16>, files = [0]>}
+  fdgraph.weight @alog : tensor<1xf32> storage {weight = #fdgraph.tensor<"alog", tensor<1xf32>, files = [0]>}
+  fdgraph.weight @dt : tensor<1xbf16> storage {weight = #fdgraph.tensor<"dt", tensor<1xbf16>, files = [0]>}
+  fdgraph.weight @gnorm : tensor<32xf32> storage {weight = #fdgraph.tensor<"gnorm", tensor<32xf32>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<?x32xf32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %qkv = fdgraph.linear %h, @wqkv : tensor<?x16xf32> -> tensor<?x552xf32>
+    %z = fdgraph.linear %h, @wz : tensor<?x16xf32> -> tensor<?x32xf32>
+    %b = fdgraph.linear %h, @wab : tensor<?x16xf32> -> tensor<?x1xf32>
+    %a = fdgraph.linear %h, @wab : tensor<?x16xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{lowering supports ceil(head_k_dim / 4) <= 64 state rows per thread in gdn_decode, got head_k_dim 260}}
+    %o = fdgraph.gated_delta_net %qkv, %z, %b, %a {a_log = @alog, conv_kernel_size = 4 : i64, conv_weight = @conv, dt_bias = @dt, head_k_dim = 260 : i64, head_v_dim = 32 : i64, layer = 0 : i64, norm_eps = 1.0e-6 : f64, norm_weight = @gnorm, num_k_heads = 1 : i64, num_v_heads = 1 : i64} : (tensor<?x552xf32>, tensor<?x32xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> tensor<?x32xf32>
+    return %o : tensor<?x32xf32>
+  }
+}
