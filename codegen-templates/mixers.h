@@ -40,6 +40,22 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   }
 }
 
+/// Sum over the RG row groups of column j's parts, every thread of the block
+/// taking part; the barrier before the write lets a second call reuse
+/// `parts` once every thread has read the first sums.
+template <int RG, int COLS>
+FD_DEVICE float columnSum(float (*parts)[COLS], int r, int j, float part) {
+  barrier();
+  parts[r][j] = part;
+  barrier();
+  float sum = 0.0f;
+#pragma unroll
+  for (int g = 0; g < RG; ++g) {
+    sum += parts[g][j];
+  }
+  return sum;
+}
+
 /// The gated delta rule for one token, one block per value head h (key head
 /// h / (hv / hk)) over the fp32 state S [dk][dv]: thread (r, j) owns column
 /// j < dv of S on rows r, r + RG, ... (THREADS / RG columns, RG row groups),
@@ -104,13 +120,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
       kv += s[n] * decay * (k[i] * kScale);
     }
   }
-  colPart[r][j] = kv;
-  barrier();
-  kv = 0.0f;
-#pragma unroll
-  for (int g = 0; g < RG; ++g) {
-    kv += colPart[g][j];
-  }
+  kv = columnSum<RG, kCols>(colPart, r, j, kv);
   const float delta = j < dv ? (vIn[j] - kv) * beta : 0.0f;
   float o = 0.0f;
 #pragma unroll
@@ -122,14 +132,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
       o += v * (q[i] * qScale);
     }
   }
-  barrier(); // every thread has read colPart
-  colPart[r][j] = o;
-  barrier();
-  o = 0.0f;
-#pragma unroll
-  for (int g = 0; g < RG; ++g) {
-    o += colPart[g][j];
-  }
+  o = columnSum<RG, kCols>(colPart, r, j, o);
   const bool owner = r == 0 && j < dv;
   const float ss = blockSum<THREADS>(owner ? o * o : 0.0f, red);
   if (owner) {
