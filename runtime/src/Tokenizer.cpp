@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 namespace fd::runtime {
 
@@ -155,6 +157,18 @@ std::string tokenStringToBytes(const std::string &s) {
 struct Pcre2Code {
   pcre2_code *code = nullptr;
   ~Pcre2Code() { pcre2_code_free(code); }
+};
+
+/// PCRE2's matching objects, freed however the match loop is left (a
+/// std::bad_alloc from the piece vectors included).
+struct Pcre2MatchDataFree {
+  void operator()(pcre2_match_data *p) const { pcre2_match_data_free(p); }
+};
+struct Pcre2JitStackFree {
+  void operator()(pcre2_jit_stack *p) const { pcre2_jit_stack_free(p); }
+};
+struct Pcre2MatchContextFree {
+  void operator()(pcre2_match_context *p) const { pcre2_match_context_free(p); }
 };
 
 } // namespace
@@ -634,36 +648,40 @@ void Tokenizer::Impl::splitAdded(
 void Tokenizer::Impl::preTokenize(std::string_view text,
                                   std::vector<std::string_view> &pieces) const {
   std::vector<std::string_view> current{text}, next;
-  pcre2_match_data *md = nullptr;
-  pcre2_jit_stack *jitStack = nullptr;
-  pcre2_match_context *mc = nullptr;
+  std::unique_ptr<pcre2_match_data, Pcre2MatchDataFree> md;
+  std::unique_ptr<pcre2_jit_stack, Pcre2JitStackFree> jitStack;
+  std::unique_ptr<pcre2_match_context, Pcre2MatchContextFree> mc;
   for (const PreStep &step : pre) {
     if (!step.regex) {
       continue; // ByteLevel without its own split: the byte mapping is
                 // implicit (BPE runs on bytes)
     }
     if (!md) {
-      md = pcre2_match_data_create(1, nullptr);
-      // Long runs (of whitespace, say) need more than the default 32 KiB.
-      jitStack = pcre2_jit_stack_create(32 << 10, 8 << 20, nullptr);
-      mc = pcre2_match_context_create(nullptr);
+      md.reset(pcre2_match_data_create(1, nullptr));
+      if (!md) {
+        throw std::bad_alloc(); // reported like any allocation failure
+      }
+      // Long runs (of whitespace, say) need more than the default 32 KiB;
+      // without them the default stack still matches.
+      jitStack.reset(pcre2_jit_stack_create(32 << 10, 8 << 20, nullptr));
+      mc.reset(pcre2_match_context_create(nullptr));
       if (jitStack && mc) {
-        pcre2_jit_stack_assign(mc, nullptr, jitStack);
+        pcre2_jit_stack_assign(mc.get(), nullptr, jitStack.get());
       }
     }
     next.clear();
     for (std::string_view piece : current) {
       size_t at = 0;
       while (at < piece.size()) {
-        int rc = pcre2_match(step.regex->code,
-                             reinterpret_cast<PCRE2_SPTR>(piece.data()),
-                             piece.size(), at, PCRE2_NO_UTF_CHECK, md, mc);
+        int rc = pcre2_match(
+            step.regex->code, reinterpret_cast<PCRE2_SPTR>(piece.data()),
+            piece.size(), at, PCRE2_NO_UTF_CHECK, md.get(), mc.get());
         if (rc < 0) {
           // No further match (or a matcher limit): the rest is one piece.
           next.push_back(piece.substr(at));
           break;
         }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md.get());
         size_t mStart = ov[0], mEnd = ov[1];
         if (mEnd == mStart) {
           // An empty match: step over one character.
@@ -690,9 +708,6 @@ void Tokenizer::Impl::preTokenize(std::string_view text,
     }
     current.swap(next);
   }
-  pcre2_match_context_free(mc);
-  pcre2_jit_stack_free(jitStack);
-  pcre2_match_data_free(md);
   pieces.insert(pieces.end(), current.begin(), current.end());
 }
 
