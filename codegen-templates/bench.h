@@ -20,6 +20,7 @@
 /// `count` 16-byte words from `src`; launch ceil(count / 2048) blocks of 256.
 extern "C" FD_GLOBAL void FD_LAUNCH_BOUNDS(256)
     fd_stream_read(const fd::gpu::Vec4i *src, uint64_t count, uint32_t *sink) {
+  fd::gpu::waitForPreviousLaunch();
   constexpr int kThreads = 256, kUnroll = 8;
   const uint64_t first =
       static_cast<uint64_t>(fd::gpu::blockX()) * kThreads * kUnroll +

@@ -25,14 +25,20 @@ template <int THREADS> FD_DEVICE float blockSum(float v, float *shared) {
   return total;
 }
 
-/// Maximum over the block (every thread gets it).
-template <int THREADS> FD_DEVICE float blockMax(float v, float *shared) {
-  constexpr int kWaves = THREADS / kWaveSize;
+/// Maximum over the wave (every lane gets it).
+FD_DEVICE float waveMax(float v) {
 #pragma unroll
   for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
     const float o = shflXor(v, mask);
     v = o > v ? o : v;
   }
+  return v;
+}
+
+/// Maximum over the block (every thread gets it).
+template <int THREADS> FD_DEVICE float blockMax(float v, float *shared) {
+  constexpr int kWaves = THREADS / kWaveSize;
+  v = waveMax(v);
   const int wave = threadX() / kWaveSize;
   if (laneId() == 0) {
     shared[wave] = v;
@@ -63,6 +69,7 @@ template <int THREADS, bool ZERO_CENTERED, typename InT = uint16_t,
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     rms_norm(const InT *__restrict__ x, const uint16_t *__restrict__ w,
              OutT *__restrict__ y, int d, float eps) {
+  waitForPreviousLaunch();
   static_assert(THREADS % 32 == 0, "whole waves");
   FD_SHARED float chunks[kRmsNormMaxD / 8];
   const int64_t row = blockX();
@@ -85,6 +92,7 @@ template <int THREADS, typename OutT = uint16_t>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     embed(const uint16_t *__restrict__ table, const int32_t *__restrict__ ids,
           OutT *__restrict__ out, int h) {
+  waitForPreviousLaunch();
   const int64_t t = blockX();
   const int64_t id = ids[t];
   for (int i = threadX(); i < h; i += THREADS) {
@@ -96,11 +104,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   }
 }
 
-/// Reduces each thread's (best, index) to the block's largest value, the
-/// lowest index on ties; the result is valid in thread 0. `sv`/`si` are
-/// shared arrays of THREADS / 32; callers barrier before reusing them.
-template <int THREADS>
-FD_DEVICE void blockArgmax(float &best, int &bi, float *sv, int *si) {
+/// Reduces each lane's (best, index) to the wave's largest value, the lowest
+/// index on ties; every lane gets it.
+FD_DEVICE void waveArgmax(float &best, int &bi) {
 #pragma unroll
   for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
     const float ov = shflXor(best, mask);
@@ -110,6 +116,14 @@ FD_DEVICE void blockArgmax(float &best, int &bi, float *sv, int *si) {
       bi = oi;
     }
   }
+}
+
+/// Reduces each thread's (best, index) to the block's largest value, the
+/// lowest index on ties; the result is valid in thread 0. `sv`/`si` are
+/// shared arrays of THREADS / 32; callers barrier before reusing them.
+template <int THREADS>
+FD_DEVICE void blockArgmax(float &best, int &bi, float *sv, int *si) {
+  waveArgmax(best, bi);
   if (laneId() == 0) {
     sv[threadX() / kWaveSize] = best;
     si[threadX() / kWaveSize] = bi;
@@ -129,6 +143,7 @@ FD_DEVICE void blockArgmax(float &best, int &bi, float *sv, int *si) {
 template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     argmax(const float *__restrict__ v, int n, int32_t *__restrict__ out) {
+  waitForPreviousLaunch();
   FD_SHARED float bestV[THREADS / 32];
   FD_SHARED int bestI[THREADS / 32];
   float best = negInf();

@@ -82,6 +82,45 @@ template <int ROWS, int LANES> struct WaveSplit {
   }
 };
 
+enum GemvSegmentKind { kSegmentW4 = 1, kSegmentBf16 = 2 };
+
+/// Before waitForPreviousLaunch: asks L2 for `count` rows from `first` of a
+/// row-major weight array of `rowBytes` bytes per row, one 128-byte line per
+/// thread per step, so the block's first weight reads overlap the previous
+/// launch instead of following it. Weights only: nothing a launch writes.
+template <int THREADS>
+FD_DEVICE void prefetchRows(const void *base, int64_t rowBytes, int64_t first,
+                            int64_t count) {
+  const char *p = static_cast<const char *>(base) + first * rowBytes;
+  const int64_t bytes = count * rowBytes;
+  for (int64_t off = static_cast<int64_t>(threadX()) * 128; off < bytes;
+       off += static_cast<int64_t>(THREADS) * 128) {
+    prefetchL2(p + off);
+  }
+}
+
+/// prefetchRows of the rows block `block` computes (RPB rows per block) of a
+/// w4a16 (KIND 1: words, scales, zero points) or bf16 (KIND 2) matrix.
+template <int KIND, int RPB, int THREADS, int GROUP, bool ZEROS>
+FD_DEVICE void prefetchBlockRows(const void *w, const uint16_t *scales,
+                                 const uint8_t *zeros, int n, int k,
+                                 int block) {
+  const int64_t first = static_cast<int64_t>(block) * RPB;
+  if (first >= n) {
+    return;
+  }
+  const int64_t count = n - first < RPB ? n - first : RPB;
+  if constexpr (KIND == kSegmentW4) {
+    prefetchRows<THREADS>(w, k / 2, first, count);
+    prefetchRows<THREADS>(scales, k / GROUP * 2, first, count);
+    if constexpr (ZEROS) {
+      prefetchRows<THREADS>(zeros, k / GROUP, first, count);
+    }
+  } else {
+    prefetchRows<THREADS>(w, static_cast<int64_t>(k) * 2, first, count);
+  }
+}
+
 /// The group's rows; rows past N repeat the last row (computed, not stored).
 /// No lane may leave early: the reductions shuffle across the whole wave.
 template <int ROWS>
@@ -193,29 +232,63 @@ FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
   static_assert(NORM == kNormZeroCentered || NORM == kNormPlain,
                 "NORM: 1 zero-centred, 2 plain");
   static_assert(K > 0 && K % 8 == 0, "NORM_K: a positive multiple of 8");
-  FD_SHARED float chunks[K / 8];
+  constexpr int kChunks = K / 8, kPer = (kChunks + THREADS - 1) / THREADS;
+  FD_SHARED float chunks[kChunks];
   // 16-byte stores and loads of the row.
   alignas(16) FD_SHARED uint16_t xs[K];
-  const float inv = rmsInverse<THREADS>(h, K, eps, chunks);
+  // Every load of the row and its weight is issued before the first is
+  // used and held in registers for both passes: one round of latency, where
+  // a loop over the row twice waited once per 8-value chunk (the router's
+  // prologue, ncu 2026-11-25). The sums are rmsInverse's, in its order.
+  float hv[kPer][8], wv[kPer][8];
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int c = threadX() + j * THREADS;
+    if (c < kChunks) {
+      loadX8(h + 8 * c, hv[j]);
+      loadX8(w + 8 * c, wv[j]);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int c = threadX() + j * THREADS;
+    if (c < kChunks) {
+      float sq = 0.0f;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        sq += hv[j][e] * hv[j][e];
+      }
+      chunks[c] = sq;
+    }
+  }
+  barrier();
+  float ss = 0.0f;
+  for (int c = laneId(); c < kChunks; c += kWaveSize) {
+    ss += chunks[c];
+  }
+  const float inv = 1.0f / sqrtF(waveSum<kWaveSize>(ss) / K + eps);
   const bool publish = out != nullptr && blockX() == 0 && blockY() == 0;
-  for (int i = threadX() * 8; i < K; i += THREADS * 8) {
-    float hv[8], wv[8];
-    loadX8(h + i, hv);
-    loadX8(w + i, wv);
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int c = threadX() + j * THREADS;
+    if (c >= kChunks) {
+      break;
+    }
     int32_t words[4];
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const uint32_t lo = floatToBf16(
-          hv[2 * j] * inv * normScale<NORM == kNormZeroCentered>(wv[2 * j]));
+    for (int q = 0; q < 4; ++q) {
+      const uint32_t lo =
+          floatToBf16(hv[j][2 * q] * inv *
+                      normScale<NORM == kNormZeroCentered>(wv[j][2 * q]));
       const uint32_t hi =
-          floatToBf16(hv[2 * j + 1] * inv *
-                      normScale<NORM == kNormZeroCentered>(wv[2 * j + 1]));
-      words[j] = static_cast<int32_t>(lo | hi << 16);
+          floatToBf16(hv[j][2 * q + 1] * inv *
+                      normScale<NORM == kNormZeroCentered>(wv[j][2 * q + 1]));
+      words[q] = static_cast<int32_t>(lo | hi << 16);
     }
     const Vec4i v{words[0], words[1], words[2], words[3]};
-    *reinterpret_cast<Vec4i *>(xs + i) = v;
+    *reinterpret_cast<Vec4i *>(xs + 8 * c) = v;
     if (publish) {
-      *reinterpret_cast<Vec4i *>(out + i) = v;
+      *reinterpret_cast<Vec4i *>(out + 8 * c) = v;
     }
   }
   barrier();
@@ -334,6 +407,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
                float normEps = 0.0f) {
   static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
+  prefetchBlockRows<kSegmentW4, ROWS * (32 / LANES) * WAVES, WAVES * 32, GROUP,
+                    ZEROS>(qweight, scales, zeros, n, k, blockX());
+  waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
@@ -362,6 +438,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                        const int32_t *__restrict__ expertIds,
                        const uint16_t *__restrict__ x, int xSlotStride,
                        void *__restrict__ y, int n, int k) {
+  waitForPreviousLaunch();
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -437,6 +514,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
               float normEps = 0.0f) {
   static_assert(NORM == kNormNone || (M == 1 && sizeof(XT) == 2),
                 "the prologue normalises one row into bf16");
+  prefetchBlockRows<kSegmentBf16, ROWS * (32 / LANES) * WAVES, WAVES * 32, 32,
+                    false>(w, nullptr, nullptr, n, k, blockX());
+  waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
@@ -510,6 +590,16 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
                float normEps = 0.0f) {
   static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
+  {
+    constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+    const int64_t first = static_cast<int64_t>(blockX()) * kRowsPerBlock;
+    const int64_t count = n - first < kRowsPerBlock ? n - first : kRowsPerBlock;
+    if (count > 0) {
+      prefetchRows<WAVES * 32>(qweight, k, first, count);
+      prefetchRows<WAVES * 32>(scales, k / GROUP * 2, first, count);
+    }
+  }
+  waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
@@ -540,7 +630,6 @@ struct GemvSegment {
   float *y;
   int n;
 };
-enum GemvSegmentKind { kSegmentW4 = 1, kSegmentBf16 = 2 };
 
 /// Block `block` of segment `seg`: the rows a lone gemv_w4a16 / gemv_bf16
 /// with the same ROWS, LANES and WAVES would compute in that block, with
@@ -594,6 +683,24 @@ FD_DEVICE void gemvSegmentsDispatch(const GemvSegment *segs,
   }
 }
 
+/// prefetchBlockRows for block `block` of a gemv_segments launch: the rows
+/// gemvSegmentsDispatch will give it.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
+          int... REST>
+FD_DEVICE void gemvSegmentsPrefetch(const GemvSegment *segs, int k, int block) {
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int blocks = (segs[0].n + kRowsPerBlock - 1) / kRowsPerBlock;
+  if (block < blocks) {
+    prefetchBlockRows<KIND, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
+        segs[0].w, segs[0].scales, segs[0].zeros, segs[0].n, k, block);
+    return;
+  }
+  if constexpr (sizeof...(REST) > 0) {
+    gemvSegmentsPrefetch<ROWS, LANES, WAVES, GROUP, ZEROS, REST...>(
+        segs + 1, k, block - blocks);
+  }
+}
+
 /// Horizontal fusion: 2, 3 or 4 GEMVs over the same activations x (bf16
 /// [K]) in one launch, each segment its own matrix (int4 or bf16, KINDi)
 /// and float output — GDN's in_proj_qkv | z | b | a, attention's q | k | v.
@@ -607,8 +714,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                    float *y1, int n1, const float *normH = nullptr,
                    const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
                    float normEps = 0.0f) {
-  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const GemvSegment segs[2] = {{w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}};
+  gemvSegmentsPrefetch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1>(
+      segs, k, blockX());
+  waitForPreviousLaunch();
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1>(
       segs, x, k, blockX());
 }
@@ -623,9 +733,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                    const float *normH = nullptr,
                    const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
                    float normEps = 0.0f) {
-  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const GemvSegment segs[3] = {
       {w0, s0, z0, y0, n0}, {w1, s1, z1, y1, n1}, {w2, s2, z2, y2, n2}};
+  gemvSegmentsPrefetch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2>(
+      segs, k, blockX());
+  waitForPreviousLaunch();
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2>(
       segs, x, k, blockX());
 }
@@ -641,11 +754,14 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                    const float *normH = nullptr,
                    const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
                    float normEps = 0.0f) {
-  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   const GemvSegment segs[4] = {{w0, s0, z0, y0, n0},
                                {w1, s1, z1, y1, n1},
                                {w2, s2, z2, y2, n2},
                                {w3, s3, z3, y3, n3}};
+  gemvSegmentsPrefetch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2,
+                       KIND3>(segs, k, blockX());
+  waitForPreviousLaunch();
+  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2,
                        KIND3>(segs, x, k, blockX());
 }

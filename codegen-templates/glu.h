@@ -42,6 +42,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_glu(
     const uint8_t *__restrict__ gateZeros, const int32_t *__restrict__ upQ,
     const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
     const uint16_t *__restrict__ x, uint16_t *__restrict__ y, int n, int k) {
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  prefetchBlockRows<kSegmentW4, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
+      gateQ, gateScales, gateZeros, n, k, blockX());
+  prefetchBlockRows<kSegmentW4, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
+      upQ, upScales, upZeros, n, k, blockX());
+  waitForPreviousLaunch();
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -68,6 +74,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
     const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
     const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
     uint16_t *__restrict__ y, int n, int k) {
+  waitForPreviousLaunch();
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -98,6 +105,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                   const uint16_t *__restrict__ up,
                   const uint16_t *__restrict__ x, uint16_t *__restrict__ y,
                   int n, int k) {
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  prefetchBlockRows<kSegmentBf16, kRowsPerBlock, WAVES * 32, 32, false>(
+      gate, nullptr, nullptr, n, k, blockX());
+  prefetchBlockRows<kSegmentBf16, kRowsPerBlock, WAVES * 32, 32, false>(
+      up, nullptr, nullptr, n, k, blockX());
+  waitForPreviousLaunch();
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;

@@ -21,6 +21,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     gdn_conv(const float *__restrict__ x, const uint16_t *__restrict__ weight,
              float *__restrict__ state, float *__restrict__ mixed, int channels,
              int kernelSize) {
+  waitForPreviousLaunch();
   const int c = blockX() * THREADS + threadX();
   if (c >= channels) {
     return;
@@ -72,6 +73,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                const float *__restrict__ normWeight, float *__restrict__ state,
                uint16_t *__restrict__ out, int hk, int hv, int dk, int dv,
                float eps) {
+  waitForPreviousLaunch();
   constexpr int kCols = THREADS / RG;
   constexpr int kRows = (MAX_DK + RG - 1) / RG; // rows per thread
   static_assert(THREADS % RG == 0 && kCols % kWaveSize == 0,
@@ -183,6 +185,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
               int rotary, float theta, const int32_t *__restrict__ position,
               float *__restrict__ kCache, float *__restrict__ vCache, int hkv,
               int d) {
+  waitForPreviousLaunch();
   constexpr int kWaves = THREADS / kWaveSize;
   FD_SHARED float kx[kWaves][MAX_D];
   const int wave = threadX() / kWaveSize, lane = laneId();
@@ -226,6 +229,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                      const float *__restrict__ vCache, float *partials,
                      uint32_t *done, uint16_t *__restrict__ out, int hkv,
                      int qPerKv, int outputGate) {
+  waitForPreviousLaunch();
   constexpr int kWaves = THREADS / kWaveSize;
   constexpr int kPer = (D + kWaveSize - 1) / kWaveSize; // values per lane
   FD_SHARED float q[GROUP][D];

@@ -26,6 +26,7 @@ template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     router_topk(const float *__restrict__ logits, int e, int k, int renormalize,
                 int32_t *__restrict__ ids, float *__restrict__ weights) {
+  waitForPreviousLaunch();
   constexpr int kMaxExperts = 8192;
   FD_SHARED float probs[kMaxExperts];
   FD_SHARED float red[THREADS / 32];
@@ -76,6 +77,7 @@ template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     silu_mul(const float *__restrict__ gate, const float *__restrict__ up,
              uint16_t *__restrict__ out, int n) {
+  waitForPreviousLaunch();
   for (int i = blockX() * THREADS + threadX(); i < n; i += THREADS * 1024) {
     out[i] = floatToBf16(siluF(gate[i]) * up[i]);
   }
@@ -92,6 +94,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                 const float *__restrict__ weights, int slots,
                 const float *__restrict__ shared,
                 const float *__restrict__ sharedGate, int d) {
+  waitForPreviousLaunch();
   const int j = blockX() * THREADS + threadX();
   if (j >= d) {
     return;
@@ -111,6 +114,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 template <int THREADS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     add_residual(float *__restrict__ h, const float *__restrict__ y, int n) {
+  waitForPreviousLaunch();
   const int i = blockX() * THREADS + threadX();
   if (i < n) {
     h[i] += y[i];
@@ -118,40 +122,39 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 }
 
 /// The most experts router_gemv_topk handles: its softmax and top-k keep
-/// the logits in registers, kMaxFusedExperts / threads per thread.
+/// the logits in registers, kMaxFusedExperts / 32 per lane of one wave.
 constexpr int kMaxFusedExperts = 512;
 
 /// Softmax over e logits and the top k (largest first, lowest index on ties),
-/// renormalised when `renormalize` — router_topk's result, with the logits
-/// held in registers (thread t owns t, t + THREADS, ...). e <=
-/// kMaxFusedExperts. Results are written by thread 0.
-template <int THREADS>
-FD_DEVICE void softmaxTopkRegisters(const float *logits, int e, int k,
-                                    int renormalize, int32_t *ids,
-                                    float *weights, float *red, int *redI) {
-  constexpr int kPer = (kMaxFusedExperts + THREADS - 1) / THREADS;
-  FD_SHARED int taken;
+/// renormalised when `renormalize` — router_topk's result — by one wave:
+/// lane l holds logits l, l + 32, ... in registers, so the k rounds of
+/// argmax are shuffles with no block barrier. e <= kMaxFusedExperts.
+/// Results are written by lane 0.
+FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
+                               int renormalize, int32_t *ids, float *weights) {
+  constexpr int kPer = kMaxFusedExperts / kWaveSize;
+  const int lane = laneId();
   float p[kPer];
   float m = negInf();
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
-    const int i = threadX() + j * THREADS;
+    const int i = lane + j * kWaveSize;
     p[j] = i < e ? loadCoherent(logits + i) : negInf();
     m = p[j] > m ? p[j] : m;
   }
-  m = blockMax<THREADS>(m, red);
+  m = waveMax(m);
   float sum = 0.0f;
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
-    if (threadX() + j * THREADS < e) {
+    if (lane + j * kWaveSize < e) {
       p[j] = expF(p[j] - m);
       sum += p[j];
     }
   }
-  sum = blockSum<THREADS>(sum, red);
+  sum = waveSum<kWaveSize>(sum);
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
-    if (threadX() + j * THREADS < e) {
+    if (lane + j * kWaveSize < e) {
       p[j] /= sum;
     }
   }
@@ -163,26 +166,23 @@ FD_DEVICE void softmaxTopkRegisters(const float *logits, int e, int k,
     for (int j = 0; j < kPer; ++j) {
       if (p[j] > best) { // ascending j: the lowest index wins ties
         best = p[j];
-        bi = threadX() + j * THREADS;
+        bi = lane + j * kWaveSize;
       }
     }
-    blockArgmax<THREADS>(best, bi, red, redI);
-    if (threadX() == 0) {
+    waveArgmax(best, bi);
+    if (lane == 0) {
       ids[r] = bi;
       weights[r] = best;
-      chosenSum += best;
-      taken = bi;
     }
-    barrier();
+    chosenSum += best;
 #pragma unroll
-    for (int j = 0; j < kPer; ++j) {
-      if (threadX() + j * THREADS == taken) {
+    for (int j = 0; j < kPer; ++j) { // the owner drops it (static indexing)
+      if (lane + j * kWaveSize == bi) {
         p[j] = negInf();
       }
     }
-    barrier();
   }
-  if (threadX() == 0 && renormalize) {
+  if (lane == 0 && renormalize) {
     for (int r = 0; r < k; ++r) {
       weights[r] /= chosenSum;
     }
@@ -205,11 +205,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                      const float *normH = nullptr,
                      const uint16_t *normW = nullptr,
                      uint16_t *normOut = nullptr, float normEps = 0.0f) {
-  x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   constexpr int kThreads = WAVES * 32;
   constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
-  FD_SHARED float red[WAVES];
-  FD_SHARED int redI[WAVES];
+  prefetchBlockRows<KIND, kRowsPerBlock, kThreads, GROUP, ZEROS>(
+      w, scales, zeros, e, k, blockX());
+  waitForPreviousLaunch();
+  x = gemvInput<NORM, NORM_K, kThreads>(x, normH, normW, normOut, normEps);
   FD_SHARED int last;
   const GemvSegment seg{w, scales, zeros, logits, e};
   gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, blockX());
@@ -225,8 +226,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     return;
   }
   fenceDevice(); // acquire every other block's logits
-  softmaxTopkRegisters<kThreads>(logits, e, topk, renormalize, ids, weights,
-                                 red, redI);
+  if (threadX() < kWaveSize) {
+    softmaxTopkWave(logits, e, topk, renormalize, ids, weights);
+  }
   if (threadX() == 0) {
     *done = 0;
   }
@@ -270,6 +272,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                const uint16_t *scales, const uint8_t *zeros, float *y, int n,
                const uint16_t *__restrict__ gateW,
                const uint16_t *__restrict__ gateX, int gk) {
+  prefetchBlockRows<KIND, ROWS * (32 / LANES) * WAVES, WAVES * 32, GROUP,
+                    ZEROS>(w, scales, zeros, n, k, blockX());
+  waitForPreviousLaunch();
   FD_SHARED float red[WAVES];
   const float g = blockSigmoidGate<WAVES * 32>(gateW, gateX, gk, red);
   const GemvSegment seg{w, scales, zeros, y, n};
@@ -315,6 +320,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) moe_down_combine(
                 "shared expert: 0 none, 1 w4a16, 2 bf16");
   constexpr int kGroups = 32 / LANES;
   constexpr int kRowsPerBlock = ROWS * kGroups;
+  // The routed experts are known only after the wait; the shared one is not.
+  if constexpr (SHARED != 0) {
+    prefetchBlockRows<SHARED, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
+        sharedW, sharedScales, sharedZeros, n, sharedK, blockX());
+  }
+  waitForPreviousLaunch();
   FD_SHARED float partial[WAVES][kRowsPerBlock];
   const int blockRow0 = blockX() * kRowsPerBlock;
   if (blockRow0 >= n) {

@@ -35,6 +35,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     sample_token(const float *__restrict__ logits, int n, float temperature,
                  int topK, float topP, uint64_t seed,
                  const int32_t *__restrict__ step, int32_t *__restrict__ out) {
+  waitForPreviousLaunch();
   FD_SHARED float red[THREADS / 32];
   FD_SHARED float chunkSum[THREADS];
   const int t = threadX();

@@ -13,7 +13,7 @@ fi
 # Debian 12 packages the build and the tests need (LLVM/MLIR 22 come from
 # bookworm-security).
 FD_PACKAGES=(
-  clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  clang-22 clang-tools-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libfmt-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libpcre2-dev libutf8proc-dev libcpp-httplib-dev libclang-rt-22-dev pkg-config libgtest-dev ccache cmake ninja-build python3 python3-pip ca-certificates
 )
 

@@ -127,6 +127,12 @@ FD_DEVICE float loadCoherent(const float *p) {
   return *static_cast<const volatile float *>(p);
 }
 
+/// AMD has no programmatic dependent launch: launches in a stream are
+/// ordered by the runtime, so there is nothing to wait for.
+FD_DEVICE void waitForPreviousLaunch() {}
+/// No L2 prefetch hint is used on AMD; the weights are read where used.
+FD_DEVICE void prefetchL2(const void *) {}
+
 } // namespace fd::gpu
 
 #endif

@@ -80,6 +80,26 @@ FD_DEVICE void fenceDevice() { __threadfence(); }
 FD_DEVICE uint32_t atomicAddDevice(uint32_t *p, uint32_t v) {
   return atomicAdd(p, v);
 }
+/// Programmatic dependent launch (sm_90 and later). A launch the runtime
+/// marks "overlap" may start its blocks while the previous launch in the
+/// stream still runs. Every kernel calls this before it reads or writes
+/// anything another launch writes or reads (activations, state, KV,
+/// counters); only read-only weights may be touched before. It waits for
+/// the previous launch to finish with its writes visible, then lets the
+/// next launch start its blocks, so at most one launch runs ahead. Without
+/// the launch attribute (or below sm_90) the wait returns at once.
+FD_DEVICE void waitForPreviousLaunch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+/// Asks L2 to fetch the 128-byte line holding `p` (read-only weights the
+/// kernel reads after waitForPreviousLaunch).
+FD_DEVICE void prefetchL2(const void *p) {
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+}
+
 /// A float another block wrote during this launch: read through L2, never
 /// a stale L1 line.
 FD_DEVICE float loadCoherent(const float *p) { return __ldcg(p); }

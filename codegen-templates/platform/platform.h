@@ -6,9 +6,11 @@
 //   - platform/nvidia.h : nvcc / CUDA
 // Both provide, in namespace fd::gpu: kWaveSize (32 on both), thread and
 // block ids, barrier(), waveBarrier(), laneId(), shflXor(float, mask),
-// bf16/fp16 <-> float conversions on 16-bit storage, a 16-byte vector load, and
-// the FD_GLOBAL / FD_DEVICE / FD_SHARED qualifiers. Only files under platform/
-// may include a vendor header.
+// bf16/fp16 <-> float conversions on 16-bit storage, a 16-byte
+// vector load, waitForPreviousLaunch() (which every kernel calls before
+// touching data another launch writes), prefetchL2(), and the FD_GLOBAL /
+// FD_DEVICE / FD_SHARED qualifiers. Only files under platform/ may include a
+// vendor header.
 //
 //===----------------------------------------------------------------------===//
 

@@ -495,6 +495,105 @@ template <int NORM, int D> void checkNormPrologue() {
   }
 }
 
+/// Programmatic dependent launch (the plan's "overlap", sm_90+): a chain of
+/// dependent launches, rms_norm (float row -> bf16) then gemv_bf16 (prefetch
+/// of its own weights before waitForPreviousLaunch, bf16 row -> the next
+/// float row), `links` times over distinct matrices that together exceed
+/// L2. Captured twice, in stream order and with every launch marked
+/// overlapping; each of `replays` overlapped replays, every row poisoned
+/// before it, must equal the stream-order bits: a kernel that touched a row
+/// before its wait would read the poison or the previous link's bf16 row.
+void checkOverlapChain(int d, int links, int replays) {
+  constexpr int kNormThreads = 256, kRows = 2, kLanes = 32, kWaves = 4;
+  constexpr int kRowsPerBlock = kRows * (32 / kLanes) * kWaves;
+  const float eps = 1e-6f;
+  std::vector<std::unique_ptr<DeviceBuffer<uint16_t>>> mats;
+  std::vector<std::unique_ptr<DeviceBuffer<float>>> rows;
+  for (int i = 0; i < links; ++i) {
+    mats.push_back(std::make_unique<DeviceBuffer<uint16_t>>(randomBf16(
+        static_cast<size_t>(d) * d, 1.0f / std::sqrt(static_cast<float>(d)))));
+  }
+  rows.push_back(std::make_unique<DeviceBuffer<float>>(randomF(d, 2.0f)));
+  for (int i = 0; i < links; ++i) {
+    rows.push_back(
+        std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(d)));
+  }
+  DeviceBuffer<uint16_t> normW(randomBf16(d, 0.2f)),
+      xb(static_cast<size_t>(d));
+  cudaStream_t stream;
+  CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  auto capture = [&](bool overlap) {
+    cudaLaunchAttribute attr{};
+    attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr.val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t config{};
+    config.stream = stream;
+    config.attrs = &attr;
+    config.numAttrs = overlap ? 1 : 0;
+    cudaGraph_t graph;
+    CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < links; ++i) {
+      config.gridDim = dim3(1);
+      config.blockDim = dim3(kNormThreads);
+      CHECK(cudaLaunchKernelEx(
+          &config, fd::kernels::rms_norm<kNormThreads, true, float, uint16_t>,
+          static_cast<const float *>(rows[i]->ptr),
+          static_cast<const uint16_t *>(normW.ptr), xb.ptr, d, eps));
+      config.gridDim = dim3((d + kRowsPerBlock - 1) / kRowsPerBlock);
+      config.blockDim = dim3(kWaves * 32);
+      CHECK(cudaLaunchKernelEx(
+          &config,
+          fd::kernels::gemv_bf16<kRows, kLanes, 1, kWaves, false, false>,
+          static_cast<const uint16_t *>(mats[i]->ptr),
+          static_cast<const uint16_t *>(xb.ptr),
+          static_cast<void *>(rows[i + 1]->ptr), d, d,
+          static_cast<const float *>(nullptr),
+          static_cast<const uint16_t *>(nullptr),
+          static_cast<uint16_t *>(nullptr), 0.0f));
+    }
+    CHECK(cudaStreamEndCapture(stream, &graph));
+    cudaGraphExec_t exec;
+    CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    CHECK(cudaGraphDestroy(graph));
+    return exec;
+  };
+  auto replay = [&](cudaGraphExec_t exec) {
+    for (int i = 1; i <= links; ++i) {
+      CHECK(cudaMemsetAsync(rows[i]->ptr, 0xFF, d * sizeof(float), stream));
+    }
+    CHECK(cudaMemsetAsync(xb.ptr, 0xFF, d * sizeof(uint16_t), stream));
+    CHECK(cudaGraphLaunch(exec, stream));
+    CHECK(cudaStreamSynchronize(stream));
+    CHECK(cudaGetLastError());
+    std::vector<float> all;
+    for (int i = 1; i <= links; ++i) {
+      const std::vector<float> r = rows[i]->read();
+      all.insert(all.end(), r.begin(), r.end());
+    }
+    return all;
+  };
+  cudaGraphExec_t serial = capture(false), overlapped = capture(true);
+  const std::vector<float> want = replay(serial);
+  size_t nonFinite = 0;
+  for (float v : want) {
+    nonFinite += !std::isfinite(v);
+  }
+  int equal = 0;
+  for (int r = 0; r < replays; ++r) {
+    const std::vector<float> got = replay(overlapped);
+    equal += std::memcmp(got.data(), want.data(), got.size() * 4) == 0;
+  }
+  CHECK(cudaGraphExecDestroy(serial));
+  CHECK(cudaGraphExecDestroy(overlapped));
+  CHECK(cudaStreamDestroy(stream));
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "overlapped launches: rms_norm -> gemv_bf16 x %d, d=%d, "
+                "%d/%d replays",
+                links, d, equal, replays);
+  reportExact(what, equal == replays && nonFinite == 0);
+}
+
 void checkEmbed(int vocab, int h, int tokens) {
   std::vector<uint16_t> table =
       randomBf16(static_cast<size_t>(vocab) * h, 1.0f);
@@ -1805,6 +1904,8 @@ int main(int argc, char **argv) {
   checkAttention<16, 2, 4>(2, 2, 16, false, false, 7);
   checkAttention<128, 8, 64>(4, 8, 128, false, true, 2, 700); // Qwen3-30B
   checkFloatRouterPath(256, 2048);
+  // 24 links x 8 MiB of weights: more than the L2 of an H100 or H200.
+  checkOverlapChain(2048, 24, quick ? 2 : 20);
   checkGreedySample(248320);
   checkSampling(64, 1.0f, 0, 1.0f, 20000);
   checkSampling(64, 0.7f, 10, 0.9f, 20000);

@@ -346,6 +346,16 @@ std::vector<TemplateInfo> build() {
         t.name == "gemv_w8a16") {
       t = withNormPrologue(std::move(t), "x");
     }
+    // The templates that call prefetchBlockRows / prefetchRows before their
+    // wait (moe_down_combine: its shared expert; the routed experts are
+    // known only after it).
+    for (const char *name :
+         {"gemv_w4a16", "gemv_bf16", "gemv_w8a16", "gemv_bf16_glu",
+          "gemv_w4a16_glu", "gemv_segments2", "gemv_segments3",
+          "gemv_segments4", "router_gemv_topk", "gemv_gated",
+          "moe_down_combine"}) {
+      t.prefetchesWeights |= t.name == name;
+    }
   }
   return all;
 }

@@ -42,6 +42,11 @@ struct TemplateInfo {
   /// (fd-fuse-rms-norm; the optional NORM / NORM_K parameters and normH,
   /// normW, normOut, normEps arguments), or empty.
   std::string normInput = {};
+  /// Asks L2 for (part of) its read-only weights before
+  /// waitForPreviousLaunch (platform layer): the launches that gain from
+  /// starting while the previous one finishes. Set in the registry from the
+  /// templates' code; the others only wait there.
+  bool prefetchesWeights = false;
 };
 
 /// The counts of a template's arguments of one kind: all, and without the

@@ -15,6 +15,12 @@ namespace json = llvm::json;
 
 namespace fd::codegen {
 
+bool launchOverlaps(OverlapLaunches mode, const TemplateInfo *info) {
+  return mode == OverlapLaunches::All ||
+         (mode == OverlapLaunches::Prefetching && info &&
+          info->prefetchesWeights);
+}
+
 llvm::Expected<std::string>
 writePlanJson(ModuleOp module, const std::vector<TargetPlan> &targets,
               uint64_t planHash) {
@@ -66,12 +72,15 @@ writePlanJson(ModuleOp module, const std::vector<TargetPlan> &targets,
         fdk::LaunchOp tl = perTarget[t][i];
         const KernelInstance &inst =
             targets[t].source->instances[targets[t].source->launchInstance[i]];
-        kernel[targets[t].target] = json::Object{
-            {"symbol", inst.symbol},
-            {"grid",
-             json::Array{tl.getGrid()[0], tl.getGrid()[1], tl.getGrid()[2]}},
-            {"block", json::Array{tl.getBlock()[0], tl.getBlock()[1],
-                                  tl.getBlock()[2]}}};
+        json::Object k{{"symbol", inst.symbol},
+                       {"grid", json::Array{tl.getGrid()[0], tl.getGrid()[1],
+                                            tl.getGrid()[2]}},
+                       {"block", json::Array{tl.getBlock()[0], tl.getBlock()[1],
+                                             tl.getBlock()[2]}}};
+        if (launchOverlaps(targets[t].overlap, info)) {
+          k["overlap"] = true;
+        }
+        kernel[targets[t].target] = std::move(k);
       }
       ++i;
       json::Array args;

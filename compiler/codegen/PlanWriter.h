@@ -24,12 +24,26 @@
 
 namespace fd::codegen {
 
+struct TemplateInfo;
+
+/// Launches marked to overlap the previous one (compile-model
+/// --overlap-launches): none, those whose template prefetches its weights
+/// before waiting (TemplateInfo::prefetchesWeights), or all.
+enum class OverlapLaunches { None, Prefetching, All };
+
+/// Whether a launch of `info` (null: unknown template) is marked "overlap"
+/// under `mode`.
+bool launchOverlaps(OverlapLaunches mode, const TemplateInfo *info);
+
 /// One target's copy of the plan after fd-select-kernels: same buffers and
 /// launch order as the base module, its own parameters, grid and block.
 struct TargetPlan {
   std::string target;
   mlir::ModuleOp module;
   const KernelSource *source = nullptr; // with symbols bound for `target`
+  /// Which launches may start while the previous one finishes ("overlap"
+  /// in plan.json; the runtime launches them programmatically dependent).
+  OverlapLaunches overlap = OverlapLaunches::None;
 };
 
 llvm::Expected<std::string>

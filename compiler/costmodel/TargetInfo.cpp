@@ -41,8 +41,10 @@ const TargetInfo kTargets[] = {
     // project's H100, measured by bench/probe_memory.cu (pointer chase over
     // 1 GiB, 349.9 ns per hop, unloaded; docs/performance.md). 50 MB L2
     // (NVIDIA H100 Tensor Core GPU Architecture whitepaper).
+    // Programmatic dependent launch: compute capability 9.0 and later (CUDA
+    // C++ Programming Guide).
     {"sm_90", false, 132, 1, 32, 65536, 256, 64, 32, 228 * 1024, 3.1e12, 1.9,
-     0.35, 50 << 20},
+     0.35, 50 << 20, true},
 };
 
 } // namespace

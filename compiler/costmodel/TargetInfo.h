@@ -48,6 +48,10 @@ struct TargetInfo {
   /// Bytes the last cache level in front of DRAM holds: the tuner rotates
   /// its inputs over several times this so timings are not served from it.
   int64_t lastLevelCacheBytes = 0;
+  /// NVIDIA sm_90 and later: a launch may start while the previous one in
+  /// the stream finishes (programmatic dependent launch; the kernels wait
+  /// in waitForPreviousLaunch, platform/nvidia.h).
+  bool overlapLaunches = false;
 };
 
 /// The description of `name`, or null.

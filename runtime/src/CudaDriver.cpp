@@ -47,6 +47,26 @@ constexpr CUresult kNoBinaryForGpu = 209; // CUDA_ERROR_NO_BINARY_FOR_GPU
 constexpr CUresult kInvalidImage = 200;   // CUDA_ERROR_INVALID_IMAGE
 constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76;
 
+// cuLaunchKernelEx's configuration (cuda.h, CUDA 12+), with the one launch
+// attribute used: CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.
+constexpr int kProgrammaticStreamSerialization = 6;
+struct CUlaunchAttribute {
+  int id;
+  char pad[8 - sizeof(int)];
+  union {
+    char pad[64];
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+
 class CudaDriver final : public GpuDriver {
 public:
   ~CudaDriver() override {
@@ -131,6 +151,10 @@ public:
                                       sizeof symbols / sizeof *symbols)) {
       return e;
     }
+    // Optional (drivers before CUDA 12 lack it): overlap launches then run
+    // in stream order.
+    cuLaunchKernelEx = reinterpret_cast<decltype(cuLaunchKernelEx)>(
+        ::dlsym(handle_, "cuLaunchKernelEx"));
     CUresult r = cuInit(0);
     if (r == kNoDevice) {
       return makeError("no CUDA device (cuInit: no CUDA-capable device)");
@@ -228,10 +252,22 @@ public:
     return nullptr;
   }
   fd_error_t launch(void *fn, const unsigned grid[3], const unsigned block[3],
-                    void **params, const std::string &what) override {
-    CUresult r = cuLaunchKernel(static_cast<CUfunction>(fn), grid[0], grid[1],
-                                grid[2], block[0], block[1], block[2], 0,
-                                stream_, params, nullptr);
+                    void **params, const std::string &what,
+                    bool overlap) override {
+    CUresult r;
+    if (overlap && cuLaunchKernelEx) {
+      CUlaunchAttribute attr{};
+      attr.id = kProgrammaticStreamSerialization;
+      attr.value.programmaticStreamSerializationAllowed = 1;
+      CUlaunchConfig config{grid[0],  grid[1], grid[2], block[0], block[1],
+                            block[2], 0,       stream_, &attr,    1};
+      r = cuLaunchKernelEx(&config, static_cast<CUfunction>(fn), params,
+                           nullptr);
+    } else {
+      r = cuLaunchKernel(static_cast<CUfunction>(fn), grid[0], grid[1], grid[2],
+                         block[0], block[1], block[2], 0, stream_, params,
+                         nullptr);
+    }
     if (r != 0) {
       // Leave capture so the stream stays usable for the error path.
       capturing_ = false;
@@ -241,8 +277,12 @@ public:
         cuGraphDestroy(broken);
       }
     }
-    return check(r, ("cuLaunchKernel(" + what + ")").c_str(), __FILE__,
-                 __LINE__);
+    return check(r,
+                 ((overlap && cuLaunchKernelEx ? "cuLaunchKernelEx("
+                                               : "cuLaunchKernel(") +
+                  what + ")")
+                     .c_str(),
+                 __FILE__, __LINE__);
   }
   fd_error_t endCapture() override {
     capturing_ = false;
@@ -335,6 +375,8 @@ private:
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **) = nullptr;
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                               void **) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
   CUresult (*cuStreamCreate)(CUstream *, unsigned) = nullptr;
   CUresult (*cuStreamDestroy)(CUstream) = nullptr;

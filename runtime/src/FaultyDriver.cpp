@@ -63,8 +63,9 @@ public:
   }
   fd_error_t beginCapture() override { return inner_->beginCapture(); }
   fd_error_t launch(void *fn, const unsigned g[3], const unsigned b[3],
-                    void **params, const std::string &what) override {
-    return inner_->launch(fn, g, b, params, what);
+                    void **params, const std::string &what,
+                    bool overlap) override {
+    return inner_->launch(fn, g, b, params, what, overlap);
   }
   fd_error_t endCapture() override { return inner_->endCapture(); }
   fd_error_t copyToDeviceAsync(uint64_t d, const void *s, size_t n) override {

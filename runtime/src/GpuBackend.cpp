@@ -349,8 +349,10 @@ fd_error_t GpuBackend::capture() {
   }
   for (size_t i = 0; i < launches_.size(); ++i) {
     Launch &l = launches_[i];
+    // Profiling puts an event node between launches: no overlap to keep.
     if (fd_error_t e = gpu_->launch(l.fn, l.kernel->grid, l.kernel->block,
-                                    l.params.data(), l.plan->templateName)) {
+                                    l.params.data(), l.plan->templateName,
+                                    l.kernel->overlap && !profiling_)) {
       return e;
     }
     if (profiling_) {
@@ -420,7 +422,7 @@ fd_error_t GpuBackend::readBandwidth(uint64_t bytes, int trials,
     for (int pass = 0; pass < 2 && !err; ++pass) {
       for (int i = 0; i < kBuffers && !err; ++i) {
         void *params[] = {&buffers[i], &count, &sink};
-        err = g.launch(fn, grid, block, params, "fd_stream_read");
+        err = g.launch(fn, grid, block, params, "fd_stream_read", false);
       }
     }
     if (!err) {

@@ -61,9 +61,13 @@ public:
   /// Stream capture of the launches between begin and end into one graph;
   /// a new capture replaces the previous graph.
   virtual fd_error_t beginCapture() = 0;
+  /// `overlap`: the kernel may start while the previous launch in the stream
+  /// finishes (it waits for it itself, waitForPreviousLaunch in the
+  /// platform layer): CUDA's programmatic dependent launch. Drivers without
+  /// it launch in stream order, which is always correct.
   virtual fd_error_t launch(void *fn, const unsigned grid[3],
                             const unsigned block[3], void **params,
-                            const std::string &what) = 0;
+                            const std::string &what, bool overlap) = 0;
   virtual fd_error_t endCapture() = 0;
 
   /// Asynchronous on the engine's stream, in order: copies in, the graph,

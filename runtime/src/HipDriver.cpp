@@ -215,8 +215,11 @@ public:
     capturing_ = true;
     return nullptr;
   }
+  // HIP has no programmatic dependent launch: `overlap` launches in stream
+  // order (the kernels' wait is empty on AMD).
   fd_error_t launch(void *fn, const unsigned grid[3], const unsigned block[3],
-                    void **params, const std::string &what) override {
+                    void **params, const std::string &what,
+                    bool /*overlap*/) override {
     hipError_t r = hipModuleLaunchKernel(
         static_cast<hipFunction_t>(fn), grid[0], grid[1], grid[2], block[0],
         block[1], block[2], 0, stream_, params, nullptr);

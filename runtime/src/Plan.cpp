@@ -44,6 +44,15 @@ fd_error_t parsePlan(const std::string &text, const std::string &path,
       for (auto it = l.at("kernel").begin(); it != l.at("kernel").end(); ++it) {
         PlanKernel &k = pl.kernel[it.key()];
         k.symbol = it.value().at("symbol").get<std::string>();
+        if (auto o = it.value().find("overlap"); o != it.value().end()) {
+          if (!o->is_boolean()) {
+            return makeError(path + ": launch " +
+                             std::to_string(out.decode.size()) + " (" +
+                             pl.templateName + "): 'overlap' for " +
+                             it.key() + " must be true or false");
+          }
+          k.overlap = o->get<bool>();
+        }
         for (int d = 0; d < 3; ++d) {
           k.grid[d] = it.value().at("grid").at(d).get<unsigned>();
           k.block[d] = it.value().at("block").at(d).get<unsigned>();

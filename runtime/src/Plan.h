@@ -31,6 +31,9 @@ struct PlanArg {
 struct PlanKernel {
   std::string symbol;
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+  /// May start while the previous launch finishes (the kernel waits for it
+  /// itself: programmatic dependent launch on CUDA sm_90+).
+  bool overlap = false;
 };
 
 /// Device-memory bytes a launch moves per token in one category (weights

@@ -21,9 +21,14 @@ namespace fd::runtime {
 /// sqrt(2048)) so (q - 8) s has the 1/sqrt(K) of a trained layer, "f32" in
 /// [0.5, 1.5], "w8.qweight" int8 codes in [-127, 127] with "w8.scales.g*"
 /// fp16 ~ 0.04 / 127, "zero" zeros (counters), anything else bf16 ~
-/// U(-0.04, 0.04). `seed` picks the stream.
+/// U(-0.04, 0.04). `seed` picks the data; it is made in chunks of
+/// kFillChunkBytes, each from its own stream, by `workers` threads (0: one
+/// per core, at most 16), so the same seed gives the same bytes whatever
+/// the number of workers.
 fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
-                      uint64_t address, uint64_t bytes, uint64_t seed);
+                      uint64_t address, uint64_t bytes, uint64_t seed,
+                      unsigned workers = 0);
+constexpr uint64_t kFillChunkBytes = uint64_t(8) << 20;
 
 /// int32 expert ids in [0, below), distinct while there are fewer ids than
 /// experts (top-k ids of one token are).

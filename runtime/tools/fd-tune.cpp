@@ -337,7 +337,8 @@ void capture(GpuDriver &gpu, void *fn, const JobCandidate &c,
       }
       params[a] = &v;
     }
-    check(gpu.launch(fn, c.grid, c.block, params.data(), c.symbol), "launch");
+    check(gpu.launch(fn, c.grid, c.block, params.data(), c.symbol, false),
+          "launch");
   }
   check(gpu.endCapture(), "capture");
 }

@@ -17,6 +17,7 @@
 #include "compiler/codegen/KernelSource.h"
 #include "compiler/codegen/ModelExecutable.h"
 #include "compiler/codegen/PackWeights.h"
+#include "compiler/codegen/KernelRegistry.h"
 #include "compiler/codegen/PlanWriter.h"
 #include "compiler/costmodel/TargetInfo.h"
 #include "compiler/import/ChatFormat.h"
@@ -136,6 +137,20 @@ cl::opt<bool> fuseRmsNorm(
     cl::desc("Fold each RMSNorm into the prologue of the GEMV that first "
              "reads it (fd-fuse-rms-norm; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<fd::codegen::OverlapLaunches> overlapLaunches(
+    "overlap-launches",
+    cl::desc("On targets that can (NVIDIA sm_90+), which launches start "
+             "while the previous one finishes, their blocks fetching weights "
+             "into L2 and then waiting for it (programmatic dependent "
+             "launch)"),
+    cl::values(
+        clEnumValN(fd::codegen::OverlapLaunches::All, "all",
+                   "every launch (default)"),
+        clEnumValN(fd::codegen::OverlapLaunches::Prefetching, "prefetch",
+                   "the launches whose kernel prefetches its weights"),
+        clEnumValN(fd::codegen::OverlapLaunches::None, "none",
+                   "none: every launch waits for the previous one to end")),
+    cl::init(fd::codegen::OverlapLaunches::All), cl::cat(category));
 cl::opt<int64_t> fuseRmsNormMaxRows(
     "fuse-rms-norm-max-rows",
     cl::desc("Fold an RMSNorm only into a reader of at most this many output "
@@ -674,6 +689,12 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
     }
     launchCount = launches.size();
     instanceCount = std::max(instanceCount, source->instances.size());
+    const fd::costmodel::TargetInfo *targetInfo =
+        fd::costmodel::lookupTarget(tname);
+    const fd::codegen::OverlapLaunches overlapMode =
+        targetInfo && targetInfo->overlapLaunches
+            ? overlapLaunches.getValue()
+            : fd::codegen::OverlapLaunches::None;
     for (size_t i = 0; i < launches.size(); ++i) {
       fd::fdkernel::LaunchOp l = launches[i];
       const fd::codegen::KernelInstance &inst =
@@ -726,7 +747,10 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
           {"shape", std::move(shape)},
           {"target", tname},
           {"grid", json::Array{l.getGrid()[0], l.getGrid()[1], l.getGrid()[2]}},
-          {"block", block}};
+          {"block", block},
+          {"overlap", fd::codegen::launchOverlaps(
+                          overlapMode,
+                          fd::codegen::lookupTemplate(inst.templateName))}};
       if (auto cost = l->getAttrOfType<mlir::DictionaryAttr>("fdkernel.cost")) {
         if (auto us = cost.getAs<mlir::FloatAttr>("predicted_us")) {
           entry["predicted_us"] = us.getValueAsDouble();
@@ -765,7 +789,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
                                      {"binary", std::string(binPath)}});
     sources.push_back(
         std::make_unique<fd::codegen::KernelSource>(std::move(*source)));
-    targetPlans.push_back({tname, *tm, sources.back().get()});
+    targetPlans.push_back({tname, *tm, sources.back().get(), overlapMode});
     targetModules.push_back(std::move(tm));
   }
   if (explain) {
