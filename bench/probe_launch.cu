@@ -15,20 +15,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "probe_check.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
-#define CHECK(call)                                                            \
-  do {                                                                         \
-    cudaError_t e_ = (call);                                                   \
-    if (e_ != cudaSuccess) {                                                   \
-      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__,                  \
-                   cudaGetErrorString(e_));                                    \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
 
 constexpr int kLaunches = 1000;
 constexpr size_t kSlice = size_t(4) << 20, kBuffer = size_t(1) << 30;
