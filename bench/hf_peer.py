@@ -7,9 +7,10 @@ transformers' own random initialisation (no checkpoint is read; the speed of
 a decode step does not depend on the values), then runs the workload of
 `OUT/<model> bench`: random prompts of --input-len ids, --output-len greedy
 tokens each with the model's cache, --warmup prompts first; decode tok/s =
-1 / TPOT (median, min, max over prompts), TTFT. It says which gated-delta-net
-path transformers took (flash-linear-attention and causal-conv1d when they
-import, else the torch fallback).
+1 / TPOT (median, min, max over prompts), TTFT. It says where each of the
+gated-delta-net functions runs (flash-linear-attention's and causal-conv1d's
+kernels when they import, else transformers' torch reference), read from the
+wrapper transformers put around each.
 
     python3 bench/hf_peer.py --config DIR/config.json --input-len 128 \
         --output-len 128 --num-prompts 3 --json peer.json   (--input-len 128,4096: both)
@@ -51,10 +52,10 @@ def main():
     params = sum(p.numel() for p in model.parameters())
 
     import transformers.models.qwen3_5_moe.modeling_qwen3_5_moe as m
-    paths = {k: bool(getattr(m, k, None)) for k in
-             ("is_fast_path_available", "causal_conv1d_fn",
-              "causal_conv1d_update", "chunk_gated_delta_rule",
-              "fused_recurrent_gated_delta_rule")}
+    paths = {name: implementation_of(getattr(m, name, None)) for name in
+             ("causal_conv1d_fn", "causal_conv1d_update",
+              "torch_chunk_gated_delta_rule",
+              "torch_recurrent_gated_delta_rule")}
     print(f"transformers {transformers.__version__}, torch {torch.__version__}, "
           f"{params / 1e9:.2f} B parameters in bf16 built in {build_s:.1f} s; "
           f"GDN paths: {paths}", flush=True)
@@ -65,6 +66,28 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
+
+
+def implementation_of(fn):
+    """Where a GDN function of the modeling file really runs: transformers 5
+    wraps each in use_kernel_func_from_hub_with_fallback, which binds the
+    package's kernel (flash-linear-attention, causal-conv1d) when it imports
+    and the torch reference otherwise; the binding sits in the wrapper's
+    closure as `implementation`. "module.name" of what it bound, or what
+    stopped the look (never a guess)."""
+    if fn is None:
+        return "absent from the modeling file"
+    f = fn
+    for _ in range(8):
+        code = getattr(f, "__code__", None)
+        if code is not None and "implementation" in code.co_freevars:
+            cell = f.__closure__[code.co_freevars.index("implementation")]
+            impl = cell.cell_contents
+            return f"{getattr(impl, '__module__', '?')}.{getattr(impl, '__name__', '?')}"
+        f = getattr(f, "__wrapped__", None)
+        if f is None:
+            break
+    return "unknown (no kernel-fallback wrapper found)"
 
 
 def workload(model, cfg, a, input_len, paths, params):

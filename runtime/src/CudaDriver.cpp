@@ -66,6 +66,9 @@ struct CUlaunchConfig {
   CUlaunchAttribute *attrs;
   unsigned numAttrs;
 };
+// cuda.h's sizes on LP64: the driver reads these structs by its own layout.
+static_assert(sizeof(CUlaunchAttribute) == 72 && sizeof(CUlaunchConfig) == 56,
+              "CUlaunchAttribute / CUlaunchConfig must match cuda.h");
 
 class CudaDriver final : public GpuDriver {
 public:
