@@ -220,6 +220,34 @@ template <bool ZERO_CENTERED> FD_DEVICE float normScale(float w) {
   return ZERO_CENTERED ? 1.0f + w : w;
 }
 
+/// Eight normalised values h * inv * scale(w) as bf16 into `xs` and, when
+/// `publish`, `out` (16-byte stores): rms_norm's expression.
+template <int NORM>
+FD_DEVICE void storeNormalized8(const float (&hv)[8], const float (&wv)[8],
+                                float inv, uint16_t *xs, uint16_t *out,
+                                bool publish) {
+  int32_t words[4];
+#pragma unroll
+  for (int q = 0; q < 4; ++q) {
+    const uint32_t lo = floatToBf16(
+        hv[2 * q] * inv * normScale<NORM == kNormZeroCentered>(wv[2 * q]));
+    const uint32_t hi =
+        floatToBf16(hv[2 * q + 1] * inv *
+                    normScale<NORM == kNormZeroCentered>(wv[2 * q + 1]));
+    words[q] = static_cast<int32_t>(lo | hi << 16);
+  }
+  const Vec4i v{words[0], words[1], words[2], words[3]};
+  *reinterpret_cast<Vec4i *>(xs) = v;
+  if (publish) {
+    *reinterpret_cast<Vec4i *>(out) = v;
+  }
+}
+
+/// The most 8-value chunks of the row a thread of the prologue holds in
+/// registers (16 floats each: 64 threads hold K = 2048 in 76 registers on
+/// sm_90); beyond that it reads the row twice.
+constexpr int kNormPrologueHeldChunks = 4;
+
 /// The RMSNorm prologue; every thread of the block calls it (it barriers).
 /// Writes x[i] = bf16(h[i] * inv * scale(w[i])) — rms_norm's expression —
 /// for i < K into local memory and returns that row; block (0, 0) also
@@ -236,59 +264,77 @@ FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
   FD_SHARED float chunks[kChunks];
   // 16-byte stores and loads of the row.
   alignas(16) FD_SHARED uint16_t xs[K];
-  // Every load of the row and its weight is issued before the first is
-  // used and held in registers for both passes: one round of latency, where
-  // a loop over the row twice waited once per 8-value chunk (the router's
-  // prologue, ncu 2026-11-25). The sums are rmsInverse's, in its order.
-  float hv[kPer][8], wv[kPer][8];
+  if constexpr (kPer <= kNormPrologueHeldChunks) {
+    // Every load of the row and its weight is issued before the first is
+    // used and held in registers for both passes: one round of latency,
+    // where a loop over the row twice waited once per 8-value chunk (the
+    // router's prologue, ncu 2026-11-25). The sums are rmsInverse's, in its
+    // order.
+    float hv[kPer][8], wv[kPer][8];
 #pragma unroll
-  for (int j = 0; j < kPer; ++j) {
-    const int c = threadX() + j * THREADS;
-    if (c < kChunks) {
-      loadX8(h + 8 * c, hv[j]);
-      loadX8(w + 8 * c, wv[j]);
-    }
-  }
-#pragma unroll
-  for (int j = 0; j < kPer; ++j) {
-    const int c = threadX() + j * THREADS;
-    if (c < kChunks) {
-      float sq = 0.0f;
-#pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        sq += hv[j][e] * hv[j][e];
+    for (int j = 0; j < kPer; ++j) {
+      const int c = threadX() + j * THREADS;
+      if (c < kChunks) {
+        loadX8(h + 8 * c, hv[j]);
+        loadX8(w + 8 * c, wv[j]);
       }
-      chunks[c] = sq;
     }
-  }
-  barrier();
-  float ss = 0.0f;
-  for (int c = laneId(); c < kChunks; c += kWaveSize) {
-    ss += chunks[c];
-  }
-  const float inv = 1.0f / sqrtF(waveSum<kWaveSize>(ss) / K + eps);
-  const bool publish = out != nullptr && blockX() == 0 && blockY() == 0;
 #pragma unroll
-  for (int j = 0; j < kPer; ++j) {
-    const int c = threadX() + j * THREADS;
-    if (c >= kChunks) {
-      break;
-    }
-    int32_t words[4];
+    for (int j = 0; j < kPer; ++j) {
+      const int c = threadX() + j * THREADS;
+      if (c < kChunks) {
+        float sq = 0.0f;
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const uint32_t lo =
-          floatToBf16(hv[j][2 * q] * inv *
-                      normScale<NORM == kNormZeroCentered>(wv[j][2 * q]));
-      const uint32_t hi =
-          floatToBf16(hv[j][2 * q + 1] * inv *
-                      normScale<NORM == kNormZeroCentered>(wv[j][2 * q + 1]));
-      words[q] = static_cast<int32_t>(lo | hi << 16);
+        for (int e = 0; e < 8; ++e) {
+          sq += hv[j][e] * hv[j][e];
+        }
+        chunks[c] = sq;
+      }
     }
-    const Vec4i v{words[0], words[1], words[2], words[3]};
-    *reinterpret_cast<Vec4i *>(xs + 8 * c) = v;
-    if (publish) {
-      *reinterpret_cast<Vec4i *>(out + 8 * c) = v;
+    barrier();
+    float ss = 0.0f;
+    for (int c = laneId(); c < kChunks; c += kWaveSize) {
+      ss += chunks[c];
+    }
+    const float inv = 1.0f / sqrtF(waveSum<kWaveSize>(ss) / K + eps);
+    const bool publish = out != nullptr && blockX() == 0 && blockY() == 0;
+    // The stores stay written out here, not through storeNormalized8: this
+    // is the code measured on the H200 (docs/performance.md), and the
+    // helper compiles to other (equivalent) code.
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      const int c = threadX() + j * THREADS;
+      if (c >= kChunks) {
+        break;
+      }
+      int32_t words[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const uint32_t lo =
+            floatToBf16(hv[j][2 * q] * inv *
+                        normScale<NORM == kNormZeroCentered>(wv[j][2 * q]));
+        const uint32_t hi = floatToBf16(
+            hv[j][2 * q + 1] * inv *
+            normScale<NORM == kNormZeroCentered>(wv[j][2 * q + 1]));
+        words[q] = static_cast<int32_t>(lo | hi << 16);
+      }
+      const Vec4i v{words[0], words[1], words[2], words[3]};
+      *reinterpret_cast<Vec4i *>(xs + 8 * c) = v;
+      if (publish) {
+        *reinterpret_cast<Vec4i *>(out + 8 * c) = v;
+      }
+    }
+  } else {
+    // Held in registers, more chunks would cost 16 floats each (sm_90, 64
+    // threads: 140 registers at K = 4096, spills at K = 8192; 43 and 44
+    // this way), so the row is read twice, the sums again rmsInverse's.
+    const float inv = rmsInverse<THREADS>(h, K, eps, chunks);
+    const bool publish = out != nullptr && blockX() == 0 && blockY() == 0;
+    for (int c = threadX(); c < kChunks; c += THREADS) {
+      float hv[8], wv[8];
+      loadX8(h + 8 * c, hv);
+      loadX8(w + 8 * c, wv);
+      storeNormalized8<NORM>(hv, wv, inv, xs + 8 * c, out + 8 * c, publish);
     }
   }
   barrier();

@@ -1854,6 +1854,7 @@ int main(int argc, char **argv) {
   checkNormPrologue<1, 2048>();
   checkNormPrologue<2, 2048>();
   checkNormPrologue<1, 64>();
+  checkNormPrologue<1, 8192>(); // rows past kNormPrologueHeldChunks: read twice
   checkEmbed(248320, 2048, 5);
   checkArgmax(248320);
   checkArgmax(1000);

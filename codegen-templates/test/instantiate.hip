@@ -131,5 +131,9 @@ template __global__ void gemv_w8a16<1, 32, 1, 8, 32, false, 1, 2048>(
     const int8_t *, const uint16_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_w4a16<2, 32, 1, 4, 128, false, false, false, 1, 2048>(
     const int32_t *, const uint16_t *, const uint8_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
+// A row longer than the prologue holds in registers (64 threads, K = 8192):
+// read twice, and must not spill.
+template __global__ void gemv_w4a16<1, 32, 1, 2, 128, false, false, false, 1, 8192>(
+    const int32_t *, const uint16_t *, const uint8_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 
 } // namespace fd::kernels
