@@ -15,7 +15,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["fd-opt", "compile-model", "fd-synth", "fd-ref", "fd-run", "fd-tune", "fd-tokenize", "embed"], [config.fd_tools_dir])
+    ["fd-opt", "compile-model", "fd-synth", "fd-ref", "fd-run", "fd-tune", "fd-tokenize", "embed", "fd-random-weights"], [config.fd_tools_dir])
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%examples", os.path.join(config.fd_src_root, "examples")))
 

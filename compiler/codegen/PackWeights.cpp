@@ -282,14 +282,7 @@ llvm::Error packWeights(ModuleOp module, const std::string &checkpointDir,
     if (b.getKind() != fdk::BufferKind::weight) {
       return;
     }
-    StringRef layout = *b.getLayout();
-    FdwDType dt = layout == "w4.qweight"              ? FDW_I32
-                  : layout == "w4.zeros"              ? FDW_U8
-                  : layout == "f32"                   ? FDW_F32
-                  : layout == "w4.scales"             ? FDW_F16
-                  : layout == "w8.qweight"            ? FDW_I8
-                  : layout.starts_with("w8.scales.g") ? FDW_F16
-                                                      : FDW_BF16;
+    FdwDType dt = fdw_dtype_for_layout(b.getLayout()->str().c_str());
     buffers.push_back(b);
     tensors.push_back(PackedTensor{b.getSymName().str(), dt, {}, b.getSize()});
   });

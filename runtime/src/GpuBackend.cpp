@@ -195,8 +195,7 @@ fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
       const PlanBuffer &b = plan_.buffers[i];
       if (b.kind == "weight") {
         if (fd_error_t e = fillRandom(*gpu_, b.layout, address_[i], b.size,
-                                      in.options.seed ^
-                                          (0x9E3779B97F4A7C15ull * (i + 1)))) {
+                                      weightSeed(in.options.seed, i))) {
           return e;
         }
         progress.advance(b.size);

@@ -103,6 +103,40 @@ std::vector<uint8_t> makeChunk(const std::string &layout, size_t n,
   return host;
 }
 
+unsigned defaultWorkers(unsigned workers) {
+  return workers ? workers
+                 : std::clamp(std::thread::hardware_concurrency(), 1u, 16u);
+}
+
+/// Makes the chunks of a `bytes`-long buffer, up to `workers` ahead of the
+/// oldest, and hands each to `take(chunk, data)` in order on this thread.
+template <typename Take>
+fd_error_t forEachChunk(const std::string &layout, uint64_t bytes,
+                        uint64_t seed, unsigned workers, Take take) {
+  const uint64_t chunks = (bytes + kFillChunkBytes - 1) / kFillChunkBytes;
+  auto size = [&](uint64_t c) {
+    return static_cast<size_t>(
+        std::min<uint64_t>(kFillChunkBytes, bytes - c * kFillChunkBytes));
+  };
+  return guarded("random weights", [&]() -> fd_error_t {
+    std::deque<std::future<std::vector<uint8_t>>> ahead;
+    uint64_t next = 0;
+    for (uint64_t c = 0; c < chunks; ++c) {
+      for (; next < chunks && ahead.size() < defaultWorkers(workers);
+           ++next) {
+        ahead.push_back(std::async(std::launch::async, makeChunk,
+                                   std::cref(layout), size(next), seed, next));
+      }
+      const std::vector<uint8_t> host = ahead.front().get();
+      ahead.pop_front();
+      if (fd_error_t err = take(c, host)) {
+        return err; // ~ahead waits for the chunks still being made
+      }
+    }
+    return nullptr;
+  });
+}
+
 } // namespace
 
 fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
@@ -111,34 +145,28 @@ fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
   if (layout == "zero") { // counters that must start at 0
     return bytes ? gpu.zero(address, bytes) : nullptr;
   }
-  if (workers == 0) {
-    workers = std::clamp(std::thread::hardware_concurrency(), 1u, 16u);
-  }
-  const uint64_t chunks = (bytes + kFillChunkBytes - 1) / kFillChunkBytes;
-  auto size = [&](uint64_t c) {
-    return static_cast<size_t>(
-        std::min<uint64_t>(kFillChunkBytes, bytes - c * kFillChunkBytes));
-  };
-  // Up to `workers` chunks are made ahead while the oldest is copied (on
-  // this thread: the driver's context is bound to it); the generator, not
-  // the copy, was the bottleneck (a single thread filled ~1 GB/s).
-  return guarded("random weights", [&]() -> fd_error_t {
-    std::deque<std::future<std::vector<uint8_t>>> ahead;
-    uint64_t next = 0;
-    for (uint64_t c = 0; c < chunks; ++c) {
-      for (; next < chunks && ahead.size() < workers; ++next) {
-        ahead.push_back(std::async(std::launch::async, makeChunk,
-                                   std::cref(layout), size(next), seed, next));
-      }
-      const std::vector<uint8_t> host = ahead.front().get();
-      ahead.pop_front();
-      if (fd_error_t err = gpu.copyToDevice(address + c * kFillChunkBytes,
-                                            host.data(), host.size())) {
-        return err; // ~ahead waits for the chunks still being made
-      }
-    }
+  // The copies run on this thread (the driver's context is bound to it)
+  // while the next chunks are made: the generator, not the copy, was the
+  // bottleneck (a single thread filled ~1 GB/s).
+  return forEachChunk(layout, bytes, seed, workers,
+                      [&](uint64_t c, const std::vector<uint8_t> &host) {
+                        return gpu.copyToDevice(address + c * kFillChunkBytes,
+                                                host.data(), host.size());
+                      });
+}
+
+fd_error_t fillRandomHost(const std::string &layout, uint8_t *out,
+                          uint64_t bytes, uint64_t seed, unsigned workers) {
+  if (layout == "zero") {
+    std::memset(out, 0, bytes);
     return nullptr;
-  });
+  }
+  return forEachChunk(layout, bytes, seed, workers,
+                      [&](uint64_t c, const std::vector<uint8_t> &host) {
+                        std::memcpy(out + c * kFillChunkBytes, host.data(),
+                                    host.size());
+                        return fd_error_t{nullptr};
+                      });
 }
 
 fd_error_t fillExpertIds(GpuDriver &gpu, uint64_t address, uint64_t bytes,

@@ -30,6 +30,17 @@ fd_error_t fillRandom(GpuDriver &gpu, const std::string &layout,
                       unsigned workers = 0);
 constexpr uint64_t kFillChunkBytes = uint64_t(8) << 20;
 
+/// fillRandom's bytes into host memory (`out`, `bytes` long): the same
+/// bytes for the same layout and seed, made by `workers` threads.
+fd_error_t fillRandomHost(const std::string &layout, uint8_t *out,
+                          uint64_t bytes, uint64_t seed, unsigned workers = 0);
+
+/// The seed of plan buffer `index` under --random-weights `seed`: what the
+/// GPU backend fills it with and fd-random-weights writes for it.
+constexpr uint64_t weightSeed(uint64_t seed, size_t index) {
+  return seed ^ (0x9E3779B97F4A7C15ull * (index + 1));
+}
+
 /// int32 expert ids in [0, below), distinct while there are fewer ids than
 /// experts (top-k ids of one token are).
 fd_error_t fillExpertIds(GpuDriver &gpu, uint64_t address, uint64_t bytes,

@@ -170,6 +170,18 @@ TEST(RandomFill, ValuesOfEachLayoutAreValid) {
   }
 }
 
+TEST(RandomFill, HostBytesEqualTheDevicesFill) {
+  for (const char *layout : {"w4.qweight", "w4.scales", "bf16", "zero"}) {
+    SCOPED_TRACE(layout);
+    std::vector<uint8_t> host(kBytes, 0xCD);
+    ASSERT_EQ(fillRandomHost(layout, host.data(), kBytes, 9, 3), nullptr);
+    EXPECT_EQ(host, fill(layout, kBytes, 9, 2));
+  }
+  // Each plan buffer draws from its own seed.
+  EXPECT_NE(weightSeed(1, 0), weightSeed(1, 1));
+  EXPECT_NE(weightSeed(1, 0), weightSeed(2, 0));
+}
+
 TEST(RandomFill, CopyFailureIsReturned) {
   RecordingDriver d(kBytes);
   d.failAfterCopies = 1;

@@ -18,6 +18,7 @@
 #define FUSEDECODE_FDW_FORMAT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define FDW_MAGIC "FDWEIGHT"
 #define FDW_VERSION 1u
@@ -56,6 +57,28 @@ typedef enum FdwDType {
   FDW_F32 = 5,
   FDW_I8 = 6, /* symmetric int8 codes (w8.qweight) */
 } FdwDType;
+
+/* The dtype of a plan buffer's tensor by its layout (plan.json "layout"):
+ * what compile-model packs and fd-random-weights writes. */
+static inline FdwDType fdw_dtype_for_layout(const char *layout) {
+  if (strcmp(layout, "w4.qweight") == 0) {
+    return FDW_I32;
+  }
+  if (strcmp(layout, "w4.zeros") == 0) {
+    return FDW_U8;
+  }
+  if (strcmp(layout, "f32") == 0) {
+    return FDW_F32;
+  }
+  if (strcmp(layout, "w4.scales") == 0 ||
+      strncmp(layout, "w8.scales.g", 11) == 0) {
+    return FDW_F16;
+  }
+  if (strcmp(layout, "w8.qweight") == 0) {
+    return FDW_I8;
+  }
+  return FDW_BF16;
+}
 
 #ifdef __cplusplus
 static_assert(sizeof(FdwHeader) == 128, "header layout");
