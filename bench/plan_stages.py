@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The byte count of each launch of a plan's decode step, one a line, for
-bench/probe_stages.cu: each launch's traffic (plan.json, written by the
-compiler) with the per-position part taken at --context positions.
+"""The byte count and template of each launch of a plan's decode step, one
+launch a line ("BYTES TEMPLATE"), for bench/probe_stages.cu: each launch's
+traffic (plan.json, written by the compiler) with the per-position part taken
+at --context positions.
 
     python3 bench/plan_stages.py OUT/plan.json [--context 192] > stages.txt
 """
@@ -27,8 +28,9 @@ def main():
         if traffic is None:
             sys.exit(f"plan_stages.py: {a.plan}: launch {i} "
                      f"({launch.get('template')}) has no traffic")
-        print(sum(t["bytes"] + t.get("per_position", 0) * a.context
-                  for t in traffic))
+        total = sum(t["bytes"] + t.get("per_position", 0) * a.context
+                    for t in traffic)
+        print(total, launch.get("template", "?"))
 
 
 if __name__ == "__main__":

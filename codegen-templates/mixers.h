@@ -57,21 +57,30 @@ FD_DEVICE float columnSum(float (*parts)[COLS], int r, int j, float part) {
   return sum;
 }
 
-/// The gated delta rule for one token, one block per value head h (key head
-/// h / (hv / hk)) over the fp32 state S [dk][dv]: thread (r, j) owns column
-/// j < dv of S on rows r, r + RG, ... (THREADS / RG columns, RG row groups),
-/// so the head's state is read once into registers by the whole block —
-/// coalesced along the columns — updated and written once. The column sums
-/// over rows (k·S and q·S) meet in shared memory.
+/// The gated delta rule for one token over the fp32 state S [dk][dv] of
+/// each value head h (key head h / (hv / hk)). Column j of S depends on the
+/// others only through the output norm, so a head is split over SPLIT
+/// blocks of dv / SPLIT columns each (dv % SPLIT == 0): with 32 heads one
+/// block per head would leave most of the GPU idle while the state, the
+/// launch's bytes, streams through 32 SMs. Thread (r, j) of a block owns
+/// column j of its part on rows r, r + RG, ... (THREADS / RG columns, RG
+/// row groups), so the state is read once into registers — coalesced along
+/// the columns — updated and written once; the column sums over rows (k·S
+/// and q·S) meet in shared memory.
 /// mixed = [q (hk*dk) | k (hk*dk) | v (hv*dv)] after the conv. Writes the
 /// gated-normed output rmsnorm(o) * w * silu(z) as bf16 (out_proj's input).
-template <int THREADS, int MAX_DK, int RG>
+/// With SPLIT > 1 each block leaves its o columns and their sum of squares
+/// in `partials` ([hv][dv] then [hv][SPLIT], fp32) and the last of a head's
+/// blocks — counted in done[h], which it resets to 0 for the next launch —
+/// normalises the head; done must be 0 before the first launch.
+template <int THREADS, int MAX_DK, int RG, int SPLIT = 1>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     gdn_decode(const float *__restrict__ mixed, const float *__restrict__ z,
                const float *__restrict__ b, const float *__restrict__ a,
                const float *__restrict__ aLog, const float *__restrict__ dtBias,
                const float *__restrict__ normWeight, float *__restrict__ state,
-               uint16_t *__restrict__ out, int hk, int hv, int dk, int dv,
+               uint16_t *__restrict__ out, float *__restrict__ partials,
+               uint32_t *__restrict__ done, int hk, int hv, int dk, int dv,
                float eps) {
   waitForPreviousLaunch();
   constexpr int kCols = THREADS / RG;
@@ -82,22 +91,25 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   FD_SHARED float k[MAX_DK];
   FD_SHARED float colPart[RG][kCols];
   FD_SHARED float red[THREADS / 32];
-  const int h = blockX();
+  const int h = blockX() / SPLIT, part = blockX() % SPLIT;
+  const int cols = dv / SPLIT; // this block's columns, <= kCols
   const int kh = h / (hv / hk);
   const int t = threadX();
   const int j = t % kCols, r = t / kCols;
+  const int col = part * cols + j; // the column of the head
+  const bool mine = j < cols;
   const float *qIn = mixed + static_cast<int64_t>(kh) * dk;
   const float *kIn =
       mixed + static_cast<int64_t>(hk) * dk + static_cast<int64_t>(kh) * dk;
   const float *vIn =
       mixed + 2 * static_cast<int64_t>(hk) * dk + static_cast<int64_t>(h) * dv;
   // The state first: its loads are in flight while q and k are normalised.
-  float *S = state + static_cast<int64_t>(h) * dk * dv + j;
+  float *S = state + static_cast<int64_t>(h) * dk * dv + col;
   float s[kRows];
 #pragma unroll
   for (int n = 0; n < kRows; ++n) {
     const int i = r + n * RG;
-    s[n] = (j < dv && i < dk) ? S[static_cast<int64_t>(i) * dv] : 0.0f;
+    s[n] = (mine && i < dk) ? S[static_cast<int64_t>(i) * dv] : 0.0f;
   }
   float qq = 0.0f, kk = 0.0f;
   for (int i = t; i < dk; i += THREADS) {
@@ -123,25 +135,60 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     }
   }
   kv = columnSum<RG, kCols>(colPart, r, j, kv);
-  const float delta = j < dv ? (vIn[j] - kv) * beta : 0.0f;
+  const float delta = mine ? (vIn[col] - kv) * beta : 0.0f;
   float o = 0.0f;
 #pragma unroll
   for (int n = 0; n < kRows; ++n) {
     const int i = r + n * RG;
-    if (j < dv && i < dk) {
+    if (mine && i < dk) {
       const float v = s[n] * decay + (k[i] * kScale) * delta;
       S[static_cast<int64_t>(i) * dv] = v;
       o += v * (q[i] * qScale);
     }
   }
   o = columnSum<RG, kCols>(colPart, r, j, o);
-  const bool owner = r == 0 && j < dv;
+  const bool owner = r == 0 && mine;
   const float ss = blockSum<THREADS>(owner ? o * o : 0.0f, red);
+  const int64_t row = static_cast<int64_t>(h) * dv;
+  if (SPLIT == 1) {
+    if (owner) {
+      const float inv = 1.0f / sqrtF(ss / dv + eps);
+      out[row + col] =
+          floatToBf16(o * inv * normWeight[col] * siluF(z[row + col]));
+    }
+    return;
+  }
+  float *sums = partials + static_cast<int64_t>(hv) * dv;
   if (owner) {
-    const float inv = 1.0f / sqrtF(ss / dv + eps);
-    const float gate = siluF(z[static_cast<int64_t>(h) * dv + j]);
-    out[static_cast<int64_t>(h) * dv + j] =
-        floatToBf16(o * inv * normWeight[j] * gate);
+    partials[row + col] = o;
+  }
+  if (t == 0) {
+    sums[h * SPLIT + part] = ss;
+  }
+  // Release this block's columns, then count it among the head's.
+  fenceDevice();
+  barrier();
+  FD_SHARED int last;
+  if (t == 0) {
+    last = atomicAddDevice(done + h, 1u) == SPLIT - 1;
+  }
+  barrier();
+  if (!last) {
+    return;
+  }
+  fenceDevice(); // acquire the other blocks' columns
+  float total = 0.0f;
+#pragma unroll
+  for (int p = 0; p < SPLIT; ++p) {
+    total += loadCoherent(sums + h * SPLIT + p);
+  }
+  const float inv = 1.0f / sqrtF(total / dv + eps);
+  for (int c = t; c < dv; c += THREADS) {
+    const float oc = loadCoherent(partials + row + c);
+    out[row + c] = floatToBf16(oc * inv * normWeight[c] * siluF(z[row + c]));
+  }
+  if (t == 0) {
+    done[h] = 0;
   }
 }
 

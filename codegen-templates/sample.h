@@ -37,8 +37,27 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                  const int32_t *__restrict__ step, int32_t *__restrict__ out) {
   waitForPreviousLaunch();
   FD_SHARED float red[THREADS / 32];
+  FD_SHARED int redI[THREADS / 32];
   FD_SHARED float chunkSum[THREADS];
   const int t = threadX();
+  if (temperature <= 0.0f) {
+    // Greedy: the first index holding the maximum, in one pass (NaNs never
+    // win; a row of -inf gives index 0).
+    float best = negInf();
+    int bi = 0x7fffffff;
+    for (int i = t; i < n; i += THREADS) {
+      const float v = logits[i];
+      if (v > best || (v == best && i < bi)) {
+        best = v;
+        bi = i;
+      }
+    }
+    blockArgmax<THREADS>(best, bi, red, redI);
+    if (t == 0) {
+      *out = static_cast<int32_t>(bi);
+    }
+    return;
+  }
   float mx = negInf();
   for (int i = t; i < n; i += THREADS) {
     mx = logits[i] > mx ? logits[i] : mx;
@@ -49,21 +68,6 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     mn = logits[i] < mn ? logits[i] : mn;
   }
   mn = -blockMax<THREADS>(-mn, red);
-
-  if (temperature <= 0.0f) {
-    // Greedy: the first index holding the maximum.
-    int bi = 0x7fffffff;
-    for (int i = t; i < n; i += THREADS) {
-      if (logits[i] == mx && i < bi) {
-        bi = i;
-      }
-    }
-    const float best = -blockMax<THREADS>(-static_cast<float>(bi), red);
-    if (t == 0) {
-      *out = static_cast<int32_t>(best);
-    }
-    return;
-  }
 
   // Top-k: the largest threshold v with count(logit >= v) >= k keeps exactly
   // the k largest (and ties with the k-th).

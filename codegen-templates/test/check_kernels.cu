@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -1354,32 +1355,54 @@ void checkMoeDownFused(int e, int slots, int n, int k, int h, bool gateDot) {
   }
 }
 
-/// gdn_decode as the lowering instantiates it: roundUp(dv, 32) columns by
-/// min(4, 512 / columns) row groups.
-void launchGdnDecode(int dv, int hv, const float *mixed, const float *z,
-                     const float *b, const float *a, const float *aLog,
-                     const float *dt, const float *norm, float *state,
-                     uint16_t *out, int hk, int dk) {
-  if (dv == 128 && dk <= 128) {
+/// gdn_decode as the lowering instantiates it: a head split over `split`
+/// blocks of dv / split columns (4 when dv % 128 == 0, 2 when dv % 64 == 0)
+/// with 8 row groups, or whole heads of roundUp(dv, 32) columns by
+/// min(4, 512 / columns) row groups; split = 1 at dv = 128 is the
+/// whole-head path at full size. `partials` and `done` as the plan sizes
+/// them (done zero before, and back to zero after, every launch).
+void launchGdnDecode(int dv, int hv, int split, const float *mixed,
+                     const float *z, const float *b, const float *a,
+                     const float *aLog, const float *dt, const float *norm,
+                     float *state, uint16_t *out, float *partials,
+                     uint32_t *done, int hk, int dk) {
+  if (dv == 128 && dk <= 128 && split == 4) {
+    fd::kernels::gdn_decode<256, 128, 8, 4><<<hv * 4, 256>>>(
+        mixed, z, b, a, aLog, dt, norm, state, out, partials, done, hk, hv, dk,
+        dv, 1e-6f);
+  } else if (dv == 128 && dk <= 128 && split == 1) {
     fd::kernels::gdn_decode<512, 128, 4><<<hv, 512>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, hk, hv, dk, dv, 1e-6f);
-  } else if (dv == 40 && dk <= 20) {
+        mixed, z, b, a, aLog, dt, norm, state, out, nullptr, nullptr, hk, hv,
+        dk, dv, 1e-6f);
+  } else if (dv == 64 && dk <= 64 && split == 2) {
+    fd::kernels::gdn_decode<256, 64, 8, 2><<<hv * 2, 256>>>(
+        mixed, z, b, a, aLog, dt, norm, state, out, partials, done, hk, hv, dk,
+        dv, 1e-6f);
+  } else if (dv == 40 && dk <= 20 && split == 1) {
     fd::kernels::gdn_decode<256, 20, 4><<<hv, 256>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, hk, hv, dk, dv, 1e-6f);
-  } else if (dv <= 32 && dk <= 16) {
+        mixed, z, b, a, aLog, dt, norm, state, out, nullptr, nullptr, hk, hv,
+        dk, dv, 1e-6f);
+  } else if (dv <= 32 && dk <= 16 && split == 1) {
     fd::kernels::gdn_decode<128, 16, 4><<<hv, 128>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, hk, hv, dk, dv, 1e-6f);
+        mixed, z, b, a, aLog, dt, norm, state, out, nullptr, nullptr, hk, hv,
+        dk, dv, 1e-6f);
   } else {
-    std::fprintf(stderr, "launchGdnDecode: no instance for dk=%d dv=%d\n", dk,
-                 dv);
+    std::fprintf(stderr,
+                 "launchGdnDecode: no instance for dk=%d dv=%d split=%d\n", dk,
+                 dv, split);
     std::exit(2);
   }
 }
 
 /// Gated DeltaNet over `tokens` decode steps (conv and recurrent state carried
 /// on the device) against fd-ref's recurrence in double.
-void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
+void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens,
+              int split = 1) {
   const int c = 2 * hk * dk + hv * dv;
+  DeviceBuffer<float> dpartials(static_cast<size_t>(hv) * (dv + split));
+  DeviceBuffer<uint32_t> ddone(static_cast<size_t>(hv));
+  CHECK(cudaMemset(ddone.ptr, 0, hv * sizeof(uint32_t)));
+  size_t doneLeft = 0;
   std::vector<uint16_t> convW =
       randomBf16(static_cast<size_t>(c) * kernel, 0.5f);
   std::vector<float> aLog(hv), dtBias = randomF(hv, 0.1f), normW(dv);
@@ -1410,9 +1433,13 @@ void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
     fd::kernels::gdn_conv<256><<<(c + 255) / 256, 256>>>(
         dqkv.ptr, dconv.ptr, dconvState.ptr, dmixed.ptr, c, kernel);
     CHECK_LAUNCH();
-    launchGdnDecode(dv, hv, dmixed.ptr, dz.ptr, db.ptr, da.ptr, daLog.ptr,
-                    ddt.ptr, dnorm.ptr, dstate.ptr, dout.ptr, hk, dk);
+    launchGdnDecode(dv, hv, split, dmixed.ptr, dz.ptr, db.ptr, da.ptr,
+                    daLog.ptr, ddt.ptr, dnorm.ptr, dstate.ptr, dout.ptr,
+                    dpartials.ptr, ddone.ptr, hk, dk);
     CHECK_LAUNCH();
+    for (uint32_t d : ddone.read()) {
+      doneLeft += d != 0;
+    }
     // Host reference.
     std::vector<double> mixed(c);
     for (int ch = 0; ch < c; ++ch) {
@@ -1497,10 +1524,10 @@ void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens) {
   }
   char what[160];
   std::snprintf(what, sizeof what,
-                "gdn_conv + gdn_decode hk=%d hv=%d dk=%d dv=%d kernel=%d, %d "
-                "tokens (out)",
-                hk, hv, dk, dv, kernel, tokens);
-  report(what, worst, bad);
+                "gdn_conv + gdn_decode<SPLIT %d> hk=%d hv=%d dk=%d dv=%d "
+                "kernel=%d, %d tokens (out; done counts left set: %zu)",
+                split, hk, hv, dk, dv, kernel, tokens, doneLeft);
+  report(what, worst, bad + doneLeft);
   std::snprintf(what, sizeof what,
                 "gdn_decode recurrent state after %d tokens (fp32, 1e-5 rel)",
                 tokens);
@@ -1780,22 +1807,45 @@ void checkSampling(int n, float temperature, int topK, float topP, int draws) {
   report(what, same ? worst : 2.0, outside);
 }
 
+/// Greedy choice over n logits: the first index of the maximum when it is
+/// tied across threads and within one thread's stride, NaNs never chosen,
+/// and a row of -inf giving index 0.
 void checkGreedySample(int n) {
-  std::vector<float> logits = randomF(n, 2.0f);
-  logits[n / 3] = 50.0f;
-  logits[n / 2] = 50.0f;
-  std::vector<int32_t> step = {0};
-  DeviceBuffer<float> dl(logits);
-  DeviceBuffer<int32_t> ds(step), dout(static_cast<size_t>(1));
-  fd::kernels::sample_token<1024>
-      <<<1, 1024>>>(dl.ptr, n, 0.0f, 0, 1.0f, 1, ds.ptr, dout.ptr);
-  CHECK_LAUNCH();
-  int got = dout.read()[0];
-  char what[120];
-  std::snprintf(what, sizeof what,
-                "sample_token<1024> greedy V=%d (tie -> %d, got %d)", n, n / 3,
-                got);
-  report(what, got == n / 3 ? 0.0 : 2.0, 0);
+  struct Case {
+    const char *what;
+    std::vector<std::pair<int, float>> set; // on top of random logits
+    bool allNegInf;
+    int expect;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Case cases[] = {
+      {"tie across threads", {{n / 3, 50.0f}, {n / 2, 50.0f}}, false, n / 3},
+      {"tie in one thread", {{n / 2 + 1024, 50.0f}, {n / 2, 50.0f}}, false,
+       n / 2},
+      {"NaN first", {{1, nan}, {n - 1, 50.0f}}, false, n - 1},
+      {"all -inf", {}, true, 0}};
+  for (const Case &c : cases) {
+    std::vector<float> logits = randomF(n, 2.0f);
+    if (c.allNegInf) {
+      std::fill(logits.begin(), logits.end(),
+                -std::numeric_limits<float>::infinity());
+    }
+    for (const auto &[i, v] : c.set) {
+      logits[i] = v;
+    }
+    std::vector<int32_t> step = {0};
+    DeviceBuffer<float> dl(logits);
+    DeviceBuffer<int32_t> ds(step), dout(static_cast<size_t>(1));
+    fd::kernels::sample_token<1024>
+        <<<1, 1024>>>(dl.ptr, n, 0.0f, 0, 1.0f, 1, ds.ptr, dout.ptr);
+    CHECK_LAUNCH();
+    const int got = dout.read()[0];
+    char what[120];
+    std::snprintf(what, sizeof what,
+                  "sample_token<1024> greedy V=%d, %s (-> %d, got %d)", n,
+                  c.what, c.expect, got);
+    report(what, got == c.expect ? 0.0 : 2.0, 0);
+  }
 }
 
 } // namespace
@@ -1890,7 +1940,9 @@ int main(int argc, char **argv) {
   checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
   checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);
   checkMoeDownFused<2, 32, 8, 1>(8, 2, 88, 128, 64, true);
-  checkGdn(16, 32, 128, 128, 4, 3); // Qwen3.5-35B-A3B
+  checkGdn(16, 32, 128, 128, 4, 3, 4); // Qwen3.5-35B-A3B, as lowered
+  checkGdn(16, 32, 128, 128, 4, 3, 1); // the whole-head path at full size
+  checkGdn(2, 4, 64, 64, 4, 3, 2);     // two blocks per head
   checkGdn(2, 4, 16, 16, 4, 5);     // tiny
   checkGdn(1, 2, 20, 40, 4, 4);     // ragged: rows and columns guarded
   // Qwen3.5-35B-A3B (4 of 8 query heads per block): short contexts, a long

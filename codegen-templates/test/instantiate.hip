@@ -90,10 +90,15 @@ template __global__ void moe_combine<256>(float *, const float *, const float *,
                                           int, const float *, const float *, int);
 template __global__ void add_residual<256>(float *, const float *, int);
 template __global__ void gdn_conv<256>(const float *, const uint16_t *, float *, float *, int, int);
-template __global__ void gdn_decode<512, 128, 4>(const float *, const float *, const float *,
-                                              const float *, const float *, const float *,
-                                              const float *, float *, uint16_t *, int, int, int,
-                                              int, float);
+// Qwen3.5-35B-A3B's heads split over 4 blocks (as lowered), and whole.
+template __global__ void gdn_decode<256, 128, 8, 4>(const float *, const float *, const float *,
+                                                 const float *, const float *, const float *,
+                                                 const float *, float *, uint16_t *, float *,
+                                                 uint32_t *, int, int, int, int, float);
+template __global__ void gdn_decode<512, 128, 4, 1>(const float *, const float *, const float *,
+                                                 const float *, const float *, const float *,
+                                                 const float *, float *, uint16_t *, float *,
+                                                 uint32_t *, int, int, int, int, float);
 template __global__ void kv_append<64, 256>(const float *, const float *, const uint16_t *, int,
                                             float, int, float, const int32_t *, float *, float *,
                                             int, int);

@@ -42,9 +42,10 @@ struct W4Buffers {
 
 class Lowering {
 public:
-  Lowering(ModuleOp module, fdk::Target target, int64_t maxContext)
+  Lowering(ModuleOp module, fdk::Target target, int64_t maxContext,
+           int64_t gdnMaxSplit)
       : module_(module), b_(module.getContext()), target_(target),
-        maxContext_(maxContext) {}
+        maxContext_(maxContext), gdnMaxSplit_(gdnMaxSplit) {}
 
   LogicalResult run();
 
@@ -189,6 +190,7 @@ private:
   OpBuilder b_;
   fdk::Target target_;
   int64_t maxContext_;
+  int64_t gdnMaxSplit_;
   Location loc_ = UnknownLoc::get(module_.getContext());
   fdk::StepOp step_;
   llvm::StringMap<FlatSymbolRefAttr> buffers_;
@@ -266,16 +268,29 @@ LogicalResult Lowering::lower(Operation &op) {
            {qkv.sym, plain(g.getConvWeightAttr(), false)}, {conv, mixed.sym},
            {si("channels", c), si("kernelSize", kernel)});
     ActBuffer out = act("gdn", hv * dv, false);
-    // gdn_decode: a block per value head, a thread per (column, row group);
-    // up to 4 row groups within 512 threads (1024 would cap a thread at 64
-    // registers and spill on sm_90), each thread holding its
-    // ceil(dk / groups) state values in registers.
-    const int64_t cols = roundUp(dv, 32);
+    // gdn_decode: a thread per (column, row group), each holding its
+    // ceil(dk / groups) state values in registers. With gdn-max-split > 1 a
+    // head splits over up to that many blocks of whole waves of columns
+    // (32 heads of 128 columns become 128 blocks, one per SM). On the H200
+    // that made the kernel faster alone (stream order) but the step slower
+    // with overlapped launches: the next launch's blocks found no free SM
+    // to prefetch on (docs/performance.md), so the default is a block per
+    // head. Split blocks take 8 row groups (16 rows each at dk = 128), whole
+    // heads up to 4 within 512 threads (1024 would cap a thread at 64
+    // registers and spill on sm_90).
+    int64_t split = 1;
+    for (int64_t s2 : {4, 2}) {
+      if (s2 <= gdnMaxSplit_ && dv % (32 * s2) == 0) {
+        split = s2;
+        break;
+      }
+    }
+    const int64_t cols = roundUp(dv / split, 32);
     if (cols > 512) {
       return op.emitOpError()
              << "lowering supports head_v_dim <= 512 in gdn_decode, got " << dv;
     }
-    const int64_t rowGroups = std::min<int64_t>(4, 512 / cols);
+    const int64_t rowGroups = std::min<int64_t>(split > 1 ? 8 : 4, 512 / cols);
     if (ceilDiv(dk, rowGroups) > 64) {
       return op.emitOpError()
              << "lowering supports ceil(head_k_dim / " << rowGroups
@@ -283,13 +298,25 @@ LogicalResult Lowering::lower(Operation &op) {
              << dk;
     }
     const int64_t threads = cols * rowGroups;
+    // A split head's o columns and sums of squares for its last block, and
+    // the finished blocks per head, state like attention's counts (zero at
+    // the start, reset by each head's last block).
+    FlatSymbolRefAttr partials = null(), done = null();
+    if (split > 1) {
+      partials = buffer("a.gdn.partials." + std::to_string(hv) + "x" +
+                            std::to_string(dv) + "x" + std::to_string(split),
+                        fdk::BufferKind::arena, hv * (dv + split) * 4);
+      done = buffer("s.gdn.done." + std::to_string(hv), fdk::BufferKind::state,
+                    hv * 4);
+    }
     launch("gdn_decode",
-           {p("THREADS", threads), p("MAX_DK", dk), p("RG", rowGroups)}, hv, 1,
-           threads,
+           {p("THREADS", threads), p("MAX_DK", dk), p("RG", rowGroups),
+            p("SPLIT", split)},
+           hv * split, 1, threads,
            {mixed.sym, in(1).sym, in(2).sym, in(3).sym,
             plain(g.getALogAttr(), true), plain(g.getDtBiasAttr(), true),
             plain(g.getNormWeightAttr(), true)},
-           {rec, out.sym},
+           {rec, out.sym, partials, done},
            {si("hk", hk), si("hv", hv), si("dk", dk), si("dv", dv),
             sf("eps", g.getNormEps().convertToDouble())});
     values_[g.getResult()] = out;
@@ -518,7 +545,13 @@ struct LowerToKernelsPass
       getOperation().emitError("max-context must be positive");
       return signalPassFailure();
     }
-    if (failed(Lowering(getOperation(), *t, maxContext).run())) {
+    if (gdnMaxSplit != 1 && gdnMaxSplit != 2 && gdnMaxSplit != 4) {
+      getOperation().emitError()
+          << "gdn-max-split must be 1, 2 or 4, got "
+          << static_cast<int64_t>(gdnMaxSplit);
+      return signalPassFailure();
+    }
+    if (failed(Lowering(getOperation(), *t, maxContext, gdnMaxSplit).run())) {
       signalPassFailure();
     }
   }

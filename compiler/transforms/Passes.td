@@ -38,6 +38,9 @@ def LowerToKernelsPass : Pass<"fd-lower-to-kernels", "mlir::ModuleOp"> {
            "GPU target: gfx1151, gfx1100 or sm_90">,
     Option<"maxContext", "max-context", "int64_t", /*default=*/"4096",
            "Positions the KV cache holds">,
+    Option<"gdnMaxSplit", "gdn-max-split", "int64_t", /*default=*/"1",
+           "Most blocks one Gated DeltaNet value head is split over in "
+           "gdn_decode (1, 2 or 4; 1: a block per head)">,
   ];
   let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
 }

@@ -1,4 +1,7 @@
 // RUN: fd-opt %s -split-input-file -verify-diagnostics --fd-lower-to-kernels="target=sm_90 max-context=64" | FileCheck %s
+// RUN: fd-opt %s -split-input-file -verify-diagnostics --fd-lower-to-kernels="target=sm_90 max-context=64 gdn-max-split=4" | FileCheck --check-prefix=SPLIT %s
+// RUN: not fd-opt %s -split-input-file --fd-lower-to-kernels="gdn-max-split=3" 2>&1 | FileCheck --check-prefix=BADSPLIT %s
+// BADSPLIT: gdn-max-split must be 1, 2 or 4, got 3
 
 // A norm, a 4-bit linear and the residual add: one launch each, the add in
 // place on the residual stream.
@@ -175,5 +178,40 @@ module {
     // expected-error @+1 {{lowering supports ceil(head_k_dim / 4) <= 64 state rows per thread in gdn_decode, got head_k_dim 260}}
     %o = fdgraph.gated_delta_net %qkv, %z, %b, %a {a_log = @alog, conv_kernel_size = 4 : i64, conv_weight = @conv, dt_bias = @dt, head_k_dim = 260 : i64, head_v_dim = 32 : i64, layer = 0 : i64, norm_eps = 1.0e-6 : f64, norm_weight = @gnorm, num_k_heads = 1 : i64, num_v_heads = 1 : i64} : (tensor<?x552xf32>, tensor<?x32xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> tensor<?x32xf32>
     return %o : tensor<?x32xf32>
+  }
+}
+
+// -----
+
+// Value heads of 128 columns: by default a block per head (the split
+// measured slower on the H200 with overlapped launches,
+// docs/performance.md); with gdn-max-split=4 each head over 4 blocks of 32
+// columns (8 row groups), the last block of a head normalising it from the
+// partials.
+// CHECK-LABEL: module @gdn_split
+// CHECK: fdkernel.launch "gdn_decode"<{MAX_DK = 16 : i64, RG = 4 : i64, SPLIT = 1 : i64, THREADS = 512 : i64}> target <sm_90> grid [2, 1, 1] block [512, 1, 1]
+// CHECK-SAME: outs [@s.0.recurrent, @{{[a-z0-9.]+}}, @__null, @__null]
+// SPLIT-LABEL: module @gdn_split
+// SPLIT: fdkernel.buffer @a.gdn.partials.2x128x4 <arena> size 1056
+// SPLIT: fdkernel.buffer @s.gdn.done.2 <state> size 8
+// SPLIT: fdkernel.launch "gdn_decode"<{MAX_DK = 16 : i64, RG = 8 : i64, SPLIT = 4 : i64, THREADS = 256 : i64}> target <sm_90> grid [8, 1, 1] block [256, 1, 1]
+// SPLIT-SAME: outs [@s.0.recurrent, @{{[a-z0-9.]+}}, @a.gdn.partials.2x128x4, @s.gdn.done.2]
+module @gdn_split {
+  fdgraph.weight @emb : tensor<16x16xbf16> storage {weight = #fdgraph.tensor<"e", tensor<16x16xbf16>, files = [0]>}
+  fdgraph.weight @wqkv : tensor<288x16xbf16> storage {weight = #fdgraph.tensor<"wqkv", tensor<288x16xbf16>, files = [0]>}
+  fdgraph.weight @wz : tensor<256x16xbf16> storage {weight = #fdgraph.tensor<"wz", tensor<256x16xbf16>, files = [0]>}
+  fdgraph.weight @wab : tensor<2x16xbf16> storage {weight = #fdgraph.tensor<"wab", tensor<2x16xbf16>, files = [0]>}
+  fdgraph.weight @conv : tensor<288x1x4xbf16> storage {weight = #fdgraph.tensor<"conv", tensor<288x1x4xbf16>, files = [0]>}
+  fdgraph.weight @alog : tensor<2xf32> storage {weight = #fdgraph.tensor<"alog", tensor<2xf32>, files = [0]>}
+  fdgraph.weight @dt : tensor<2xbf16> storage {weight = #fdgraph.tensor<"dt", tensor<2xbf16>, files = [0]>}
+  fdgraph.weight @gnorm : tensor<128xf32> storage {weight = #fdgraph.tensor<"gnorm", tensor<128xf32>, files = [0]>}
+  func.func @forward(%ids: tensor<?xi32>) -> tensor<?x256xf32> {
+    %h = fdgraph.embed %ids, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %qkv = fdgraph.linear %h, @wqkv : tensor<?x16xf32> -> tensor<?x288xf32>
+    %z = fdgraph.linear %h, @wz : tensor<?x16xf32> -> tensor<?x256xf32>
+    %b = fdgraph.linear %h, @wab : tensor<?x16xf32> -> tensor<?x2xf32>
+    %a = fdgraph.linear %h, @wab : tensor<?x16xf32> -> tensor<?x2xf32>
+    %o = fdgraph.gated_delta_net %qkv, %z, %b, %a {a_log = @alog, conv_kernel_size = 4 : i64, conv_weight = @conv, dt_bias = @dt, head_k_dim = 16 : i64, head_v_dim = 128 : i64, layer = 0 : i64, norm_eps = 1.0e-6 : f64, norm_weight = @gnorm, num_k_heads = 1 : i64, num_v_heads = 2 : i64} : (tensor<?x288xf32>, tensor<?x256xf32>, tensor<?x2xf32>, tensor<?x2xf32>) -> tensor<?x256xf32>
+    return %o : tensor<?x256xf32>
   }
 }
