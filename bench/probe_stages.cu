@@ -146,8 +146,7 @@ unsigned blocksFor(uint64_t words, int maxBlocks) {
   return static_cast<unsigned>(std::clamp<uint64_t>(want, 1, maxBlocks));
 }
 
-template <typename Step>
-double medianStepMs(cudaStream_t stream, Step step) {
+template <typename Step> double medianStepMs(cudaStream_t stream, Step step) {
   cudaEvent_t a, b;
   CHECK(cudaEventCreate(&a));
   CHECK(cudaEventCreate(&b));
@@ -168,7 +167,6 @@ double medianStepMs(cudaStream_t stream, Step step) {
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
-
 
 /// One persistent configuration: its grid (every block resident, launched
 /// cooperatively) and its kernel.
@@ -218,7 +216,8 @@ int main(int argc, char **argv) {
   }
   cudaDeviceProp prop;
   CHECK(cudaGetDeviceProperties(&prop, 0));
-  const Persistent groups{"persistent", persistentKernel<kThreads, Barrier::Groups, false>,
+  const Persistent groups{"persistent",
+                          persistentKernel<kThreads, Barrier::Groups, false>,
                           kThreads};
   const int resident = residentBlocks(groups, prop);
 
@@ -243,8 +242,8 @@ int main(int argc, char **argv) {
   CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
 
   const double streamMs = medianStepMs(stream, [&] {
-    stageKernel<false><<<resident, kThreads, 0, stream>>>(
-        base, Stage{0, streamWords}, sink);
+    stageKernel<false>
+        <<<resident, kThreads, 0, stream>>>(base, Stage{0, streamWords}, sink);
     CHECK(cudaGetLastError());
   });
   const double bandwidth = streamWords * 16 / (streamMs * 1e-3);
@@ -280,10 +279,10 @@ int main(int argc, char **argv) {
     return exec;
   };
   cudaGraphExec_t serial = graphOf(false), overlapped = graphOf(true);
-  const double launchesMs = medianStepMs(
-      stream, [&] { CHECK(cudaGraphLaunch(serial, stream)); });
-  const double overlapMs = medianStepMs(
-      stream, [&] { CHECK(cudaGraphLaunch(overlapped, stream)); });
+  const double launchesMs =
+      medianStepMs(stream, [&] { CHECK(cudaGraphLaunch(serial, stream)); });
+  const double overlapMs =
+      medianStepMs(stream, [&] { CHECK(cudaGraphLaunch(overlapped, stream)); });
 
   // Profiled the way `bench --profile-steps` profiles the model: an event
   // before and after every launch, in stream order, so each template's sum
@@ -377,8 +376,8 @@ int main(int argc, char **argv) {
               "template:\n  %-24s %8s %10s %10s\n",
               "template", "launches", "us/step", "MB/step");
   for (const auto &[name, v] : sorted) {
-    std::printf("  %-24s %8d %10.1f %10.2f\n", name.c_str(), v.first,
-                v.second, templateBytes[name] / 1e6);
+    std::printf("  %-24s %8d %10.1f %10.2f\n", name.c_str(), v.first, v.second,
+                templateBytes[name] / 1e6);
   }
   for (cudaEvent_t &e : marks) {
     CHECK(cudaEventDestroy(e));

@@ -263,9 +263,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 /// `partials`. The last block of a head group to finish — counted in
 /// done[head group], which it resets to 0 for the next launch — merges the
 /// partials and writes o (times sigmoid(gate) when the q row holds
-/// [query D | gate D] per head) as bf16. Chunks are a multiple of the
-/// waves, so a short context uses fewer splits (fewer partials to merge).
-/// `partials`: hq * SPLITS * (D + 2) floats.
+/// [query D | gate D] per head) as bf16. Chunks hold at least `minChunk`
+/// positions and are a multiple of the waves, so a short context uses fewer
+/// splits (fewer blocks paying the q row's norm and RoPE, fewer partials to
+/// merge). `partials`: hq * SPLITS * (D + 2) floats.
 template <int THREADS, int D, int GROUP, int SPLITS>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     attention_decode(const float *__restrict__ qIn,
@@ -275,7 +276,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                      const float *__restrict__ kCache,
                      const float *__restrict__ vCache, float *partials,
                      uint32_t *done, uint16_t *__restrict__ out, int hkv,
-                     int qPerKv, int outputGate) {
+                     int qPerKv, int outputGate, int minChunk) {
   waitForPreviousLaunch();
   constexpr int kWaves = THREADS / kWaveSize;
   constexpr int kPer = (D + kWaveSize - 1) / kWaveSize; // values per lane
@@ -291,6 +292,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   const int wave = threadX() / kWaveSize, lane = laneId();
   const int pos = *position, len = pos + 1;
   int chunk = (len + SPLITS - 1) / SPLITS;
+  chunk = chunk > minChunk ? chunk : minChunk;
   chunk = (chunk + kWaves - 1) / kWaves * kWaves;
   const int active = (len + chunk - 1) / chunk;
   if (split >= active) {

@@ -471,6 +471,84 @@ template <int NORM, int D> void checkNormPrologue() {
     reportExact("gemv_segments2 (w4 | bf16) + norm prologue (" + tag + ")",
                 sameBits(a0, a1) && sameBits(b0, b1) && sameBits(x, published));
   }
+  { // gemv_segments4 (w4 | w4 | bf16 | bf16: GDN's in_proj) with 8 waves,
+    // the shape the cost model picks when the prologue is folded in.
+    const int n[4] = {96, 64, 16, 16};
+    RandomW4 r0 = randomW4(n[0], D, 32, false),
+             r1 = randomW4(n[1], D, 32, false);
+    DeviceBuffer<int32_t> q0(r0.packed.qweight), q1(r1.packed.qweight);
+    DeviceBuffer<uint16_t> s0(r0.packed.scales), s1(r1.packed.scales);
+    DeviceBuffer<uint16_t> b2(randomBf16(static_cast<size_t>(n[2]) * D, 0.05f)),
+        b3(randomBf16(static_cast<size_t>(n[3]) * D, 0.05f));
+    std::vector<std::unique_ptr<DeviceBuffer<float>>> y0, y1;
+    for (int i = 0; i < 4; ++i) {
+      y0.push_back(
+          std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n[i])));
+      y1.push_back(
+          std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n[i])));
+    }
+    int blocks = 0;
+    for (int v : n) {
+      blocks += (v + 15) / 16; // 2 rows x 1 group x 8 waves
+    }
+    fd::kernels::gemv_segments4<2, 32, 8, 32, false, 1, 1, 2, 2>
+        <<<blocks, 256>>>(x.ptr, D, q0.ptr, s0.ptr, nullptr, y0[0]->ptr, n[0],
+                          q1.ptr, s1.ptr, nullptr, y0[1]->ptr, n[1], b2.ptr,
+                          nullptr, nullptr, y0[2]->ptr, n[2], b3.ptr, nullptr,
+                          nullptr, y0[3]->ptr, n[3]);
+    CHECK_LAUNCH();
+    fd::kernels::gemv_segments4<2, 32, 8, 32, false, 1, 1, 2, 2, NORM, D>
+        <<<blocks, 256>>>(nullptr, D, q0.ptr, s0.ptr, nullptr, y1[0]->ptr, n[0],
+                          q1.ptr, s1.ptr, nullptr, y1[1]->ptr, n[1], b2.ptr,
+                          nullptr, nullptr, y1[2]->ptr, n[2], b3.ptr, nullptr,
+                          nullptr, y1[3]->ptr, n[3], dh.ptr, dw.ptr, nullptr,
+                          eps);
+    CHECK_LAUNCH();
+    bool same = true;
+    for (int i = 0; i < 4; ++i) {
+      same = same && sameBits(*y0[i], *y1[i]);
+    }
+    reportExact("gemv_segments4 (w4 | w4 | bf16 | bf16, 8 waves) + norm "
+                "prologue (" +
+                    tag + ")",
+                same);
+  }
+  { // gemv_segments3 (w4 x 3: attention's q | k | v) with 8 waves.
+    const int n[3] = {128, 16, 16};
+    RandomW4 r[3] = {randomW4(n[0], D, 32, false), randomW4(n[1], D, 32, false),
+                     randomW4(n[2], D, 32, false)};
+    std::vector<std::unique_ptr<DeviceBuffer<int32_t>>> q;
+    std::vector<std::unique_ptr<DeviceBuffer<uint16_t>>> sc;
+    std::vector<std::unique_ptr<DeviceBuffer<float>>> y0, y1;
+    int blocks = 0;
+    for (int i = 0; i < 3; ++i) {
+      q.push_back(std::make_unique<DeviceBuffer<int32_t>>(r[i].packed.qweight));
+      sc.push_back(
+          std::make_unique<DeviceBuffer<uint16_t>>(r[i].packed.scales));
+      y0.push_back(
+          std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n[i])));
+      y1.push_back(
+          std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(n[i])));
+      blocks += (n[i] + 7) / 8; // 1 row x 1 group x 8 waves
+    }
+    fd::kernels::gemv_segments3<1, 32, 8, 32, false, 1, 1, 1><<<blocks, 256>>>(
+        x.ptr, D, q[0]->ptr, sc[0]->ptr, nullptr, y0[0]->ptr, n[0], q[1]->ptr,
+        sc[1]->ptr, nullptr, y0[1]->ptr, n[1], q[2]->ptr, sc[2]->ptr, nullptr,
+        y0[2]->ptr, n[2]);
+    CHECK_LAUNCH();
+    fd::kernels::gemv_segments3<1, 32, 8, 32, false, 1, 1, 1, NORM, D>
+        <<<blocks, 256>>>(nullptr, D, q[0]->ptr, sc[0]->ptr, nullptr,
+                          y1[0]->ptr, n[0], q[1]->ptr, sc[1]->ptr, nullptr,
+                          y1[1]->ptr, n[1], q[2]->ptr, sc[2]->ptr, nullptr,
+                          y1[2]->ptr, n[2], dh.ptr, dw.ptr, nullptr, eps);
+    CHECK_LAUNCH();
+    bool same = true;
+    for (int i = 0; i < 3; ++i) {
+      same = same && sameBits(*y0[i], *y1[i]);
+    }
+    reportExact(
+        "gemv_segments3 (w4 x 3, 8 waves) + norm prologue (" + tag + ")", same);
+  }
   { // The fused router: logits, ids and weights.
     const int e = 256, topk = 8;
     DeviceBuffer<uint16_t> wr(randomBf16(static_cast<size_t>(e) * D, 0.05f));
@@ -519,8 +597,7 @@ void checkOverlapChain(int d, int links, int replays) {
     rows.push_back(
         std::make_unique<DeviceBuffer<float>>(static_cast<size_t>(d)));
   }
-  DeviceBuffer<uint16_t> normW(randomBf16(d, 0.2f)),
-      xb(static_cast<size_t>(d));
+  DeviceBuffer<uint16_t> normW(randomBf16(d, 0.2f)), xb(static_cast<size_t>(d));
   cudaStream_t stream;
   CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   auto capture = [&](bool overlap) {
@@ -1367,25 +1444,25 @@ void launchGdnDecode(int dv, int hv, int split, const float *mixed,
                      float *state, uint16_t *out, float *partials,
                      uint32_t *done, int hk, int dk) {
   if (dv == 128 && dk <= 128 && split == 4) {
-    fd::kernels::gdn_decode<256, 128, 8, 4><<<hv * 4, 256>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, partials, done, hk, hv, dk,
-        dv, 1e-6f);
+    fd::kernels::gdn_decode<256, 128, 8, 4>
+        <<<hv * 4, 256>>>(mixed, z, b, a, aLog, dt, norm, state, out, partials,
+                          done, hk, hv, dk, dv, 1e-6f);
   } else if (dv == 128 && dk <= 128 && split == 1) {
-    fd::kernels::gdn_decode<512, 128, 4><<<hv, 512>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, nullptr, nullptr, hk, hv,
-        dk, dv, 1e-6f);
+    fd::kernels::gdn_decode<512, 128, 4>
+        <<<hv, 512>>>(mixed, z, b, a, aLog, dt, norm, state, out, nullptr,
+                      nullptr, hk, hv, dk, dv, 1e-6f);
   } else if (dv == 64 && dk <= 64 && split == 2) {
-    fd::kernels::gdn_decode<256, 64, 8, 2><<<hv * 2, 256>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, partials, done, hk, hv, dk,
-        dv, 1e-6f);
+    fd::kernels::gdn_decode<256, 64, 8, 2>
+        <<<hv * 2, 256>>>(mixed, z, b, a, aLog, dt, norm, state, out, partials,
+                          done, hk, hv, dk, dv, 1e-6f);
   } else if (dv == 40 && dk <= 20 && split == 1) {
-    fd::kernels::gdn_decode<256, 20, 4><<<hv, 256>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, nullptr, nullptr, hk, hv,
-        dk, dv, 1e-6f);
+    fd::kernels::gdn_decode<256, 20, 4>
+        <<<hv, 256>>>(mixed, z, b, a, aLog, dt, norm, state, out, nullptr,
+                      nullptr, hk, hv, dk, dv, 1e-6f);
   } else if (dv <= 32 && dk <= 16 && split == 1) {
-    fd::kernels::gdn_decode<128, 16, 4><<<hv, 128>>>(
-        mixed, z, b, a, aLog, dt, norm, state, out, nullptr, nullptr, hk, hv,
-        dk, dv, 1e-6f);
+    fd::kernels::gdn_decode<128, 16, 4>
+        <<<hv, 128>>>(mixed, z, b, a, aLog, dt, norm, state, out, nullptr,
+                      nullptr, hk, hv, dk, dv, 1e-6f);
   } else {
     std::fprintf(stderr,
                  "launchGdnDecode: no instance for dk=%d dv=%d split=%d\n", dk,
@@ -1541,7 +1618,7 @@ void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens,
 /// 0 after every launch.
 template <int D, int GROUP, int SPLITS>
 void checkAttention(int hkv, int qPerKv, int rotary, bool gate, bool zc,
-                    int tokens, int prefilled = 0) {
+                    int tokens, int prefilled = 0, int minChunk = 8) {
   const int hq = hkv * qPerKv, d = D, groups = hq / GROUP;
   const int maxCtx = prefilled + tokens;
   const float theta = 1e7f, eps = 1e-6f;
@@ -1604,9 +1681,9 @@ void checkAttention(int hkv, int qPerKv, int rotary, bool gate, bool zc,
                                  theta, dpos.ptr, dk.ptr, dv.ptr, hkv, d);
     CHECK_LAUNCH();
     fd::kernels::attention_decode<256, D, GROUP, SPLITS>
-        <<<dim3(groups, SPLITS), 256>>>(dq.ptr, dqn.ptr, zc, eps, rotary, theta,
-                                        dpos.ptr, dk.ptr, dv.ptr, dpartials.ptr,
-                                        ddone.ptr, dout.ptr, hkv, qPerKv, gate);
+        <<<dim3(groups, SPLITS), 256>>>(
+            dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, dk.ptr, dv.ptr,
+            dpartials.ptr, ddone.ptr, dout.ptr, hkv, qPerKv, gate, minChunk);
     CHECK_LAUNCH();
     for (uint32_t c : ddone.read()) {
       doneLeft += c != 0;
@@ -1659,8 +1736,9 @@ void checkAttention(int hkv, int qPerKv, int rotary, bool gate, bool zc,
   char what[200];
   std::snprintf(what, sizeof what,
                 "kv_append + attention_decode hq=%d hkv=%d d=%d rot=%d "
-                "gate=%d group=%d splits=%d, positions %d..%d",
-                hq, hkv, d, rotary, gate, GROUP, SPLITS, prefilled, maxCtx - 1);
+                "gate=%d group=%d splits=%d min chunk %d, positions %d..%d",
+                hq, hkv, d, rotary, gate, GROUP, SPLITS, minChunk, prefilled,
+                maxCtx - 1);
   report(what, worst, bad);
   std::snprintf(what, sizeof what,
                 "attention_decode finished-block counts back at 0 (%d left)",
@@ -1820,7 +1898,9 @@ void checkGreedySample(int n) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const Case cases[] = {
       {"tie across threads", {{n / 3, 50.0f}, {n / 2, 50.0f}}, false, n / 3},
-      {"tie in one thread", {{n / 2 + 1024, 50.0f}, {n / 2, 50.0f}}, false,
+      {"tie in one thread",
+       {{n / 2 + 1024, 50.0f}, {n / 2, 50.0f}},
+       false,
        n / 2},
       {"NaN first", {{1, nan}, {n - 1, 50.0f}}, false, n - 1},
       {"all -inf", {}, true, 0}};
@@ -1943,8 +2023,8 @@ int main(int argc, char **argv) {
   checkGdn(16, 32, 128, 128, 4, 3, 4); // Qwen3.5-35B-A3B, as lowered
   checkGdn(16, 32, 128, 128, 4, 3, 1); // the whole-head path at full size
   checkGdn(2, 4, 64, 64, 4, 3, 2);     // two blocks per head
-  checkGdn(2, 4, 16, 16, 4, 5);     // tiny
-  checkGdn(1, 2, 20, 40, 4, 4);     // ragged: rows and columns guarded
+  checkGdn(2, 4, 16, 16, 4, 5);        // tiny
+  checkGdn(1, 2, 20, 40, 4, 4);        // ragged: rows and columns guarded
   // Qwen3.5-35B-A3B (4 of 8 query heads per block): short contexts, a long
   // one over all 64 splits, and one with a partial last chunk; the tiny
   // model every step; Qwen3-MoE-style shapes.
@@ -1952,6 +2032,12 @@ int main(int argc, char **argv) {
   checkAttention<256, 4, 64>(2, 8, 64, true, true, 3, 500);
   checkAttention<256, 4, 64>(2, 8, 64, true, true, 2, 4094);
   checkAttention<256, 4, 64>(2, 8, 64, true, true, 1, 2099);
+  // Fewer, longer splits at short contexts (compile-model
+  // --attention-min-chunk), and a chunk longer than the context.
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 3, 140, 32);
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 3, 140, 64);
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 2, 4094, 64);
+  checkAttention<256, 4, 64>(2, 8, 64, true, true, 4, 0, 4096);
   checkAttention<256, 8, 16>(2, 8, 64, true, true, 2, 300); // whole group
   checkAttention<32, 2, 32>(2, 2, 8, true, true, 300);      // tiny
   checkAttention<16, 2, 4>(2, 2, 16, false, false, 7);

@@ -107,7 +107,8 @@ template __global__ void kv_append<64, 256>(const float *, const float *, const 
 template __global__ void attention_decode<256, 256, 4, 64>(const float *, const uint16_t *, int,
                                                            float, int, float, const int32_t *,
                                                            const float *, const float *, float *,
-                                                           uint32_t *, uint16_t *, int, int, int);
+                                                           uint32_t *, uint16_t *, int, int, int,
+                                                           int);
 
 } // namespace fd::kernels
 

@@ -43,8 +43,12 @@ const TargetInfo kTargets[] = {
     // (NVIDIA H100 Tensor Core GPU Architecture whitepaper).
     // Programmatic dependent launch: compute capability 9.0 and later (CUDA
     // C++ Programming Guide).
+    // Attention blocks of at least 32 positions: 2.563-2.577 -> 2.520 ms
+    // per token on the H200 at 128/128, tokens unchanged (2026-12-03,
+    // docs/performance.md). The AMD targets keep one position per wave
+    // (not measured there).
     {"sm_90", false, 132, 1, 32, 65536, 256, 64, 32, 228 * 1024, 3.1e12, 1.9,
-     0.35, 50 << 20, true},
+     0.35, 50 << 20, true, 32},
 };
 
 } // namespace

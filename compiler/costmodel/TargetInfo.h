@@ -52,6 +52,10 @@ struct TargetInfo {
   /// the stream finishes (programmatic dependent launch; the kernels wait
   /// in waitForPreviousLaunch, platform/nvidia.h).
   bool overlapLaunches = false;
+  /// compile-model's default when this target is the plan's (the first
+  /// --target), measured where we could (see .cpp): the fewest KV positions
+  /// one attention_decode block takes.
+  int64_t attentionMinChunk = 8;
 };
 
 /// The description of `name`, or null.

@@ -43,9 +43,10 @@ struct W4Buffers {
 class Lowering {
 public:
   Lowering(ModuleOp module, fdk::Target target, int64_t maxContext,
-           int64_t gdnMaxSplit)
+           int64_t gdnMaxSplit, int64_t attentionMinChunk)
       : module_(module), b_(module.getContext()), target_(target),
-        maxContext_(maxContext), gdnMaxSplit_(gdnMaxSplit) {}
+        maxContext_(maxContext), gdnMaxSplit_(gdnMaxSplit),
+        attentionMinChunk_(attentionMinChunk) {}
 
   LogicalResult run();
 
@@ -191,6 +192,7 @@ private:
   fdk::Target target_;
   int64_t maxContext_;
   int64_t gdnMaxSplit_;
+  int64_t attentionMinChunk_;
   Location loc_ = UnknownLoc::get(module_.getContext());
   fdk::StepOp step_;
   llvm::StringMap<FlatSymbolRefAttr> buffers_;
@@ -383,7 +385,8 @@ LogicalResult Lowering::lower(Operation &op) {
            {partials, done, out.sym},
            {si("zeroCentered", zc), sf("eps", eps), si("rotary", rotary),
             sf("theta", theta), si("hkv", hkv), si("qPerKv", qPerKv),
-            si("outputGate", a.getOutputGate())});
+            si("outputGate", a.getOutputGate()),
+            si("minChunk", attentionMinChunk_)});
     values_[a.getResult()] = out;
     return success();
   }
@@ -546,12 +549,19 @@ struct LowerToKernelsPass
       return signalPassFailure();
     }
     if (gdnMaxSplit != 1 && gdnMaxSplit != 2 && gdnMaxSplit != 4) {
-      getOperation().emitError()
-          << "gdn-max-split must be 1, 2 or 4, got "
-          << static_cast<int64_t>(gdnMaxSplit);
+      getOperation().emitError() << "gdn-max-split must be 1, 2 or 4, got "
+                                 << static_cast<int64_t>(gdnMaxSplit);
       return signalPassFailure();
     }
-    if (failed(Lowering(getOperation(), *t, maxContext, gdnMaxSplit).run())) {
+    if (attentionMinChunk < 1 || attentionMinChunk > maxContext) {
+      getOperation().emitError()
+          << "attention-min-chunk must be in [1, max-context], got "
+          << static_cast<int64_t>(attentionMinChunk);
+      return signalPassFailure();
+    }
+    if (failed(Lowering(getOperation(), *t, maxContext, gdnMaxSplit,
+                        attentionMinChunk)
+                   .run())) {
       signalPassFailure();
     }
   }

@@ -41,6 +41,10 @@ def LowerToKernelsPass : Pass<"fd-lower-to-kernels", "mlir::ModuleOp"> {
     Option<"gdnMaxSplit", "gdn-max-split", "int64_t", /*default=*/"1",
            "Most blocks one Gated DeltaNet value head is split over in "
            "gdn_decode (1, 2 or 4; 1: a block per head)">,
+    Option<"attentionMinChunk", "attention-min-chunk", "int64_t",
+           /*default=*/"8",
+           "Fewest positions one attention_decode block takes (rounded up "
+           "to its 8 waves): a short context then uses fewer splits">,
   ];
   let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
 }
@@ -329,8 +333,10 @@ def FuseRmsNormPass : Pass<"fd-fuse-rms-norm", "mlir::ModuleOp"> {
     load), which on a reader of many small blocks costs more than the launch
     it saves. On the H100 the router (256 rows) gains 1.8 us per folded norm
     while GDN's in_proj and attention's q | k | v (9-12k rows, ~1500 blocks
-    of 8 KB of weights each) lose ~3 us each (docs/performance.md); 0 folds
-    into any reader.
+    of 8 KB of weights each) lose ~3 us each (docs/performance.md); on the
+    H200 with overlapped launches and the one-round prologue they gain
+    ~1.5 us each, a bound of 32768 (not yet the default: its bit-exactness
+    checks have not run on a GPU). 0 folds into any reader.
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"4096",

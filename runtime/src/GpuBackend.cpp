@@ -195,7 +195,7 @@ fd_error_t GpuBackend::uploadWeights(const BackendInput &in) {
       const PlanBuffer &b = plan_.buffers[i];
       if (b.kind == "weight") {
         if (fd_error_t e = fillRandom(*gpu_, b.layout, address_[i], b.size,
-                                      weightSeed(in.options.seed, i))) {
+                                      weightSeed(in.options.seed, b.name))) {
           return e;
         }
         progress.advance(b.size);

@@ -36,9 +36,7 @@ public:
   fd_error_t loadModule(const std::string &, bool &) override {
     return nullptr;
   }
-  fd_error_t function(const std::string &, void *&) override {
-    return nullptr;
-  }
+  fd_error_t function(const std::string &, void *&) override { return nullptr; }
   fd_error_t alloc(uint64_t &, size_t) override { return nullptr; }
   fd_error_t release(uint64_t) override { return nullptr; }
   fd_error_t copyToDevice(uint64_t dst, const void *src,
@@ -177,9 +175,11 @@ TEST(RandomFill, HostBytesEqualTheDevicesFill) {
     ASSERT_EQ(fillRandomHost(layout, host.data(), kBytes, 9, 3), nullptr);
     EXPECT_EQ(host, fill(layout, kBytes, 9, 2));
   }
-  // Each plan buffer draws from its own seed.
-  EXPECT_NE(weightSeed(1, 0), weightSeed(1, 1));
-  EXPECT_NE(weightSeed(1, 0), weightSeed(2, 0));
+  // Each weight draws from its own seed, a function of its name and the run's
+  // seed only (not of where the plan lists it).
+  EXPECT_NE(weightSeed(1, "w.a"), weightSeed(1, "w.b"));
+  EXPECT_NE(weightSeed(1, "w.a"), weightSeed(2, "w.a"));
+  EXPECT_EQ(weightSeed(1, std::string("w.a")), weightSeed(1, "w.a"));
 }
 
 TEST(RandomFill, CopyFailureIsReturned) {

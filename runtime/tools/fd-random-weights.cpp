@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
         const fd::runtime::PlanBuffer &b = plan.buffers[index[t]];
         if (fd_error_t e = fd::runtime::fillRandomHost(
                 b.layout, out.data(), out.size(),
-                fd::runtime::weightSeed(seed, index[t]), threads)) {
+                fd::runtime::weightSeed(seed, b.name), threads)) {
           return b.name + ": " + take(e);
         }
         return {};
@@ -107,9 +107,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!quiet) {
-    const double s = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     std::fprintf(stderr,
                  "fd-random-weights: %zu tensors, %.3f GB (seed %llu) in "
                  "%.1f s: %s\n",

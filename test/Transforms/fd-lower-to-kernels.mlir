@@ -2,6 +2,11 @@
 // RUN: fd-opt %s -split-input-file -verify-diagnostics --fd-lower-to-kernels="target=sm_90 max-context=64 gdn-max-split=4" | FileCheck --check-prefix=SPLIT %s
 // RUN: not fd-opt %s -split-input-file --fd-lower-to-kernels="gdn-max-split=3" 2>&1 | FileCheck --check-prefix=BADSPLIT %s
 // BADSPLIT: gdn-max-split must be 1, 2 or 4, got 3
+// RUN: fd-opt %s -split-input-file -verify-diagnostics --fd-lower-to-kernels="target=sm_90 max-context=64 attention-min-chunk=32" | FileCheck --check-prefix=CHUNK %s
+// RUN: not fd-opt %s -split-input-file --fd-lower-to-kernels="max-context=64 attention-min-chunk=0" 2>&1 | FileCheck --check-prefix=BADCHUNK %s
+// RUN: not fd-opt %s -split-input-file --fd-lower-to-kernels="max-context=64 attention-min-chunk=65" 2>&1 | FileCheck --check-prefix=BADCHUNK65 %s
+// BADCHUNK: attention-min-chunk must be in [1, max-context], got 0
+// BADCHUNK65: attention-min-chunk must be in [1, max-context], got 65
 
 // A norm, a 4-bit linear and the residual add: one launch each, the add in
 // place on the residual stream.
@@ -111,7 +116,8 @@ module {
 // CHECK-DAG: fdkernel.buffer @a.attn.partials.4x8x8 <arena> size 1280
 // CHECK-DAG: fdkernel.buffer @s.attn.done.2 <state> size 8
 // CHECK: fdkernel.launch "kv_append"<{MAX_D = 8 : i64, THREADS = 64 : i64}> target <sm_90> grid [1, 1, 1] block [64, 1, 1] ins [@[[K:[a-z0-9.]+]], @[[V:[a-z0-9.]+]], @w.kn, @io.position] outs [@kv.3.k, @kv.3.v]
-// CHECK-NEXT: fdkernel.launch "attention_decode"<{D = 8 : i64, GROUP = 2 : i64, SPLITS = 8 : i64, THREADS = 256 : i64}> target <sm_90> grid [2, 8, 1] block [256, 1, 1] ins [@[[Q:[a-z0-9.]+]], @w.qn, @io.position, @kv.3.k, @kv.3.v] outs [@a.attn.partials.4x8x8, @s.attn.done.2, @{{[a-z0-9.]+}}] scalars {eps = 9.99999997E-7 : f32, hkv = 2 : i32, outputGate = 1 : i32, qPerKv = 2 : i32, rotary = 2 : i32, theta = 1.000000e+07 : f32, zeroCentered = 1 : i32}
+// CHECK-NEXT: fdkernel.launch "attention_decode"<{D = 8 : i64, GROUP = 2 : i64, SPLITS = 8 : i64, THREADS = 256 : i64}> target <sm_90> grid [2, 8, 1] block [256, 1, 1] ins [@[[Q:[a-z0-9.]+]], @w.qn, @io.position, @kv.3.k, @kv.3.v] outs [@a.attn.partials.4x8x8, @s.attn.done.2, @{{[a-z0-9.]+}}] scalars {eps = 9.99999997E-7 : f32, hkv = 2 : i32, minChunk = 8 : i32, outputGate = 1 : i32, qPerKv = 2 : i32, rotary = 2 : i32, theta = 1.000000e+07 : f32, zeroCentered = 1 : i32}
+// CHUNK: fdkernel.launch "attention_decode"{{.*}} minChunk = 32 : i32
 
 // -----
 

@@ -14,10 +14,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/codegen/DeviceCompiler.h"
+#include "compiler/codegen/KernelRegistry.h"
 #include "compiler/codegen/KernelSource.h"
 #include "compiler/codegen/ModelExecutable.h"
 #include "compiler/codegen/PackWeights.h"
-#include "compiler/codegen/KernelRegistry.h"
 #include "compiler/codegen/PlanWriter.h"
 #include "compiler/costmodel/TargetInfo.h"
 #include "compiler/import/ChatFormat.h"
@@ -158,11 +158,20 @@ cl::opt<int64_t> gdnMaxSplit(
              "per head, which measured faster on sm_90 with overlapped "
              "launches, the split leaving the next launch no free SMs)"),
     cl::init(1), cl::cat(category));
+cl::opt<int64_t> attentionMinChunk(
+    "attention-min-chunk",
+    cl::desc("Fewest KV positions one attention_decode block takes (rounded "
+             "up to its 8 waves; default: the first target's, 32 on sm_90, "
+             "8 on AMD): larger values give a short context fewer splits, a "
+             "long one keeps max-context / 64"),
+    cl::init(8), cl::cat(category));
 cl::opt<int64_t> fuseRmsNormMaxRows(
     "fuse-rms-norm-max-rows",
     cl::desc("Fold an RMSNorm only into a reader of at most this many output "
              "rows (0: any; default 4096: the router, not the in_proj, q|k|v "
-             "or lm_head, where the per-block prologue measured slower)"),
+             "or lm_head; 32768, which adds in_proj and q|k|v, measured "
+             "faster on the H200 but is not the default until the tokens it "
+             "changes are explained, docs/performance.md)"),
     cl::init(4096), cl::cat(category));
 cl::opt<std::string> lmHeadQuant(
     "lm-head-quant",
@@ -755,9 +764,9 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
           {"target", tname},
           {"grid", json::Array{l.getGrid()[0], l.getGrid()[1], l.getGrid()[2]}},
           {"block", block},
-          {"overlap", fd::codegen::launchOverlaps(
-                          overlapMode,
-                          fd::codegen::lookupTemplate(inst.templateName))}};
+          {"overlap",
+           fd::codegen::launchOverlaps(
+               overlapMode, fd::codegen::lookupTemplate(inst.templateName))}};
       if (auto cost = l->getAttrOfType<mlir::DictionaryAttr>("fdkernel.cost")) {
         if (auto us = cost.getAs<mlir::FloatAttr>("predicted_us")) {
           entry["predicted_us"] = us.getValueAsDouble();
@@ -899,6 +908,16 @@ int main(int argc, char **argv) {
       "--skip-weights), OUT/report.json and the executable OUT/<name>:\n"
       "  OUT/<name> run --prompt-ids 1,2,3 -n 128\n"
       "or prints the stage --emit names.\n");
+  // An unset --attention-min-chunk takes the first target's default
+  // (TargetInfo.cpp says where it was measured): the plan is shared by every
+  // --target.
+  if (const fd::costmodel::TargetInfo *planTarget =
+          fd::costmodel::lookupTarget(lowerTarget())) {
+    if (attentionMinChunk.getNumOccurrences() == 0) {
+      attentionMinChunk = std::min<int64_t>(planTarget->attentionMinChunk,
+                                            std::max<int64_t>(1, maxContext));
+    }
+  }
   if (fuseRmsNormMaxRows < 0) {
     return fail("--fuse-rms-norm-max-rows " +
                 std::to_string(fuseRmsNormMaxRows) +
@@ -907,6 +926,10 @@ int main(int argc, char **argv) {
   if (gdnMaxSplit != 1 && gdnMaxSplit != 2 && gdnMaxSplit != 4) {
     return fail("--gdn-max-split must be 1, 2 or 4, got " +
                 std::to_string(gdnMaxSplit));
+  }
+  if (attentionMinChunk < 1 || attentionMinChunk > maxContext) {
+    return fail("--attention-min-chunk must be in [1, --max-context], got " +
+                std::to_string(attentionMinChunk));
   }
 
   mlir::DialectRegistry registry;
@@ -947,6 +970,7 @@ int main(int argc, char **argv) {
     lowerOptions.target = lowerTarget();
     lowerOptions.maxContext = maxContext;
     lowerOptions.gdnMaxSplit = gdnMaxSplit;
+    lowerOptions.attentionMinChunk = attentionMinChunk;
     pm.addPass(fd::transforms::createLowerToKernelsPass(lowerOptions));
     if (fuseResidual) {
       pm.addPass(fd::transforms::createFuseResidualPass());
