@@ -24,7 +24,12 @@
 //                     grid barrier after each; /sm: one block of 1024
 //                     threads per SM; flag: a bare counter barrier instead
 //                     (flagBarrier); +pf: each block asking L2 for its part
-//                     of the next stage before the barrier. Each also with
+//                     of the next stage before the barrier; +ahead: each
+//                     thread loading the first round of its part of the
+//                     next stage into registers before the barrier and
+//                     using it after (loads in flight across the barrier,
+//                     as a persistent decode kernel would fetch its next
+//                     weights while it waits for activations). Each also with
 //                     the same number of stages moving nothing: the
 //                     barriers' own cost
 // and the floor: the step's bytes at the bandwidth of one 4 GiB read.
@@ -62,20 +67,35 @@ __device__ void prefetchPart(const int4 *base, Stage s, uint64_t thread,
   }
 }
 
-__device__ int readPart(const int4 *base, Stage s, uint64_t thread,
-                        uint64_t threads) {
+/// One round of a thread's part of a stage: its four 16-byte words.
+__device__ void loadRound(const int4 *base, Stage s, uint64_t first,
+                          uint64_t threads, int4 (&v)[4]) {
+#pragma unroll
+  for (int u = 0; u < 4; ++u) {
+    const uint64_t i = first + u * threads;
+    v[u] = i < s.words ? __ldcs(base + s.first + i) : int4{0, 0, 0, 0};
+  }
+}
+
+__device__ int foldRound(const int4 (&v)[4]) {
   int acc = 0;
-  for (uint64_t w = thread; w < s.words; w += threads * 4) {
+#pragma unroll
+  for (int u = 0; u < 4; ++u) {
+    acc ^= v[u].x ^ v[u].y ^ v[u].z ^ v[u].w;
+  }
+  return acc;
+}
+
+/// A thread's part of a stage from round `from` on (a round: four words per
+/// thread of the grid).
+__device__ int readPart(const int4 *base, Stage s, uint64_t thread,
+                        uint64_t threads, uint64_t from = 0) {
+  int acc = 0;
+  for (uint64_t w = thread + from * threads * 4; w < s.words;
+       w += threads * 4) {
     int4 v[4];
-#pragma unroll
-    for (int u = 0; u < 4; ++u) {
-      const uint64_t i = w + u * threads;
-      v[u] = i < s.words ? __ldcs(base + s.first + i) : int4{0, 0, 0, 0};
-    }
-#pragma unroll
-    for (int u = 0; u < 4; ++u) {
-      acc ^= v[u].x ^ v[u].y ^ v[u].z ^ v[u].w;
-    }
+    loadRound(base, s, w, threads, v);
+    acc ^= foldRound(v);
   }
   return acc;
 }
@@ -117,15 +137,30 @@ __device__ void flagBarrier(unsigned *counter, unsigned target) {
 
 enum class Barrier { Groups, Flag };
 
-template <int THREADS, Barrier BARRIER, bool PREFETCH>
+/// AHEAD: the first round of the next stage is loaded into registers before
+/// the barrier and used after it, as a persistent decode kernel would load
+/// its next weights while it waits for the activations: the loads are in
+/// flight across the barrier.
+template <int THREADS, Barrier BARRIER, bool PREFETCH, bool AHEAD = false>
 __global__ void __launch_bounds__(THREADS)
     persistentKernel(const int4 *base, const Stage *stages, int count,
                      unsigned *counter, int *sink) {
   const uint64_t thread = blockIdx.x * uint64_t(THREADS) + threadIdx.x;
   const uint64_t threads = gridDim.x * uint64_t(THREADS);
   int acc = 0;
+  int4 ahead[4];
+  if (AHEAD) {
+    loadRound(base, stages[0], thread, threads, ahead);
+  }
   for (int i = 0; i < count; ++i) {
-    acc ^= readPart(base, stages[i], thread, threads);
+    if (AHEAD) {
+      acc ^= foldRound(ahead) ^ readPart(base, stages[i], thread, threads, 1);
+      if (i + 1 < count) {
+        loadRound(base, stages[i + 1], thread, threads, ahead);
+      }
+    } else {
+      acc ^= readPart(base, stages[i], thread, threads);
+    }
     if (PREFETCH && i + 1 < count) {
       prefetchPart(base, stages[i + 1], thread, threads);
     }
@@ -323,6 +358,10 @@ int main(int argc, char **argv) {
       {"flag", persistentKernel<kThreads, Barrier::Flag, false>, kThreads},
       {"flag/sm", persistentKernel<1024, Barrier::Flag, false>, 1024},
       {"flag/sm+pf", persistentKernel<1024, Barrier::Flag, true>, 1024},
+      {"persistent/sm+ahead",
+       persistentKernel<1024, Barrier::Groups, false, true>, 1024},
+      {"flag/sm+ahead", persistentKernel<1024, Barrier::Flag, false, true>,
+       1024},
       {"persistent+pf", persistentKernel<kThreads, Barrier::Groups, true>,
        kThreads}};
   int count = static_cast<int>(stages.size());
