@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <xxhash.h>
+
 namespace fd::runtime {
 
 namespace {
@@ -122,8 +124,7 @@ fd_error_t forEachChunk(const std::string &layout, uint64_t bytes,
     std::deque<std::future<std::vector<uint8_t>>> ahead;
     uint64_t next = 0;
     for (uint64_t c = 0; c < chunks; ++c) {
-      for (; next < chunks && ahead.size() < defaultWorkers(workers);
-           ++next) {
+      for (; next < chunks && ahead.size() < defaultWorkers(workers); ++next) {
         ahead.push_back(std::async(std::launch::async, makeChunk,
                                    std::cref(layout), size(next), seed, next));
       }
@@ -184,6 +185,11 @@ fd_error_t fillExpertIds(GpuDriver &gpu, uint64_t address, uint64_t bytes,
     ids[i] = all[left - 1];
   }
   return gpu.copyToDevice(address, ids.data(), ids.size() * 4);
+}
+
+uint64_t weightSeed(uint64_t seed, std::string_view name) {
+  return seed ^
+         (0x9E3779B97F4A7C15ull * (XXH3_64bits(name.data(), name.size()) | 1));
 }
 
 } // namespace fd::runtime

@@ -38,16 +38,10 @@ fd_error_t fillRandomHost(const std::string &layout, uint8_t *out,
 
 /// The seed of the weight buffer named `name` under --random-weights `seed`:
 /// what the GPU backend fills it with and fd-random-weights writes for it.
-/// Keyed by name (64-bit FNV-1a), not by the buffer's place in the plan, so
+/// Keyed by name (XXH3 of it), not by the buffer's place in the plan, so
 /// builds whose fusions add or drop activation buffers still get the same
 /// weights and their tokens can be compared.
-constexpr uint64_t weightSeed(uint64_t seed, std::string_view name) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : name) {
-    h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
-  }
-  return seed ^ (0x9E3779B97F4A7C15ull * (h | 1));
-}
+uint64_t weightSeed(uint64_t seed, std::string_view name);
 
 /// int32 expert ids in [0, below), distinct while there are fewer ids than
 /// experts (top-k ids of one token are).
