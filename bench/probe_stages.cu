@@ -231,14 +231,26 @@ int main(int argc, char **argv) {
   std::vector<Stage> stages;
   std::vector<std::string> names;
   uint64_t bytes = 0, words = 0;
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot open\n", argv[1]);
+    return 1;
+  }
+  int lineNo = 0;
   for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    uint64_t b;
-    std::string name = "?";
-    if (!(fields >> b)) {
+    ++lineNo;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
       continue;
     }
-    fields >> name;
+    std::istringstream fields(line);
+    uint64_t b;
+    std::string name = "?", extra;
+    // A byte count (no sign: >> would wrap "-1") and at most a template.
+    if (line.find('-') != std::string::npos || !(fields >> b) ||
+        (fields >> name && fields >> extra)) {
+      std::fprintf(stderr, "%s:%d: expected BYTES [TEMPLATE], got '%s'\n",
+                   argv[1], lineNo, line.c_str());
+      return 1;
+    }
     const uint64_t w = std::max<uint64_t>(1, (b + 15) / 16);
     stages.push_back({words, w});
     names.push_back(name);

@@ -117,6 +117,7 @@ module {
 // CHECK-DAG: fdkernel.buffer @s.attn.done.2 <state> size 8
 // CHECK: fdkernel.launch "kv_append"<{MAX_D = 8 : i64, THREADS = 64 : i64}> target <sm_90> grid [1, 1, 1] block [64, 1, 1] ins [@[[K:[a-z0-9.]+]], @[[V:[a-z0-9.]+]], @w.kn, @io.position] outs [@kv.3.k, @kv.3.v]
 // CHECK-NEXT: fdkernel.launch "attention_decode"<{D = 8 : i64, GROUP = 2 : i64, SPLITS = 8 : i64, THREADS = 256 : i64}> target <sm_90> grid [2, 8, 1] block [256, 1, 1] ins [@[[Q:[a-z0-9.]+]], @w.qn, @io.position, @kv.3.k, @kv.3.v] outs [@a.attn.partials.4x8x8, @s.attn.done.2, @{{[a-z0-9.]+}}] scalars {eps = 9.99999997E-7 : f32, hkv = 2 : i32, minChunk = 8 : i32, outputGate = 1 : i32, qPerKv = 2 : i32, rotary = 2 : i32, theta = 1.000000e+07 : f32, zeroCentered = 1 : i32}
+// CHUNK-LABEL: fdkernel.buffer @kv.3.k <kv_cache> size 4096
 // CHUNK: fdkernel.launch "attention_decode"{{.*}} minChunk = 32 : i32
 
 // -----

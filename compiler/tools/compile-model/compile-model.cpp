@@ -170,8 +170,8 @@ cl::opt<int64_t> fuseRmsNormMaxRows(
     cl::desc("Fold an RMSNorm only into a reader of at most this many output "
              "rows (0: any; default 4096: the router, not the in_proj, q|k|v "
              "or lm_head; 32768, which adds in_proj and q|k|v, measured "
-             "faster on the H200 but is not the default until the tokens it "
-             "changes are explained, docs/performance.md)"),
+             "faster on the H200 but is not the default until its "
+             "bit-exactness checks have run on a GPU, docs/performance.md)"),
     cl::init(4096), cl::cat(category));
 cl::opt<std::string> lmHeadQuant(
     "lm-head-quant",
