@@ -34,6 +34,60 @@ FD_DEVICE void reduceGluAndStore(float (&acc)[2 * ROWS][1], uint16_t *y, int n,
   }
 }
 
+/// Block `block` of a gate/up launch: the ROWS x 32/LANES x WAVES rows of
+/// both matrices it owns, y = bf16(silu(Wg x) * (Wu x)). KIND 1 is the w4a16
+/// layout (both [N][K], equal GROUP and zero-point packing; gate and up are
+/// the packed words), 2 bf16 [N][K] (scales and zeros unused). gemv_*_glu
+/// and router_gemv_topk_glu's shared expert run exactly this.
+template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+FD_DEVICE void gluBlock(const void *__restrict__ gate,
+                        const uint16_t *__restrict__ gateScales,
+                        const uint8_t *__restrict__ gateZeros,
+                        const void *__restrict__ up,
+                        const uint16_t *__restrict__ upScales,
+                        const uint8_t *__restrict__ upZeros,
+                        const uint16_t *__restrict__ x,
+                        uint16_t *__restrict__ y, int n, int k, int block) {
+  static_assert(KIND == kSegmentW4 || KIND == kSegmentBf16,
+                "gate/up kind: 1 = w4a16, 2 = bf16");
+  const WaveSplit<ROWS, LANES> split(WAVES, block);
+  if (split.waveRow0 >= n) {
+    return;
+  }
+  int rows[ROWS];
+  clampRows<ROWS>(split.row0, n, rows);
+  float acc[2 * ROWS][1] = {};
+  if constexpr (KIND == kSegmentW4) {
+    W4Rows<2 * ROWS> w;
+    setW4Rows<0, ROWS, 2 * ROWS, GROUP, ZEROS>(
+        w, static_cast<const int32_t *>(gate), gateScales, gateZeros, k, rows);
+    setW4Rows<ROWS, ROWS, 2 * ROWS, GROUP, ZEROS>(
+        w, static_cast<const int32_t *>(up), upScales, upZeros, k, rows);
+    gemvW4Partial<2 * ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
+  } else {
+    Bf16Rows<2 * ROWS> w;
+    setBf16Rows<0, ROWS, 2 * ROWS>(w, static_cast<const uint16_t *>(gate), k,
+                                   rows);
+    setBf16Rows<ROWS, ROWS, 2 * ROWS>(w, static_cast<const uint16_t *>(up), k,
+                                      rows);
+    gemvBf16Partial<2 * ROWS, LANES, 1, uint16_t>(w, x, k, split.lane, acc);
+  }
+  reduceGluAndStore<ROWS, LANES>(acc, y, n, split.row0, split.lane);
+}
+
+/// prefetchBlockRows of block `block`'s rows of both matrices.
+template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+FD_DEVICE void gluPrefetch(const void *gate, const uint16_t *gateScales,
+                           const uint8_t *gateZeros, const void *up,
+                           const uint16_t *upScales, const uint8_t *upZeros,
+                           int n, int k, int block) {
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  prefetchBlockRows<KIND, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
+      gate, gateScales, gateZeros, n, k, block);
+  prefetchBlockRows<KIND, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
+      up, upScales, upZeros, n, k, block);
+}
+
 /// Gate and up in the w4a16 layout (both [N][K], equal GROUP and zero-point
 /// packing), x bf16 [K], y bf16 [N].
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
@@ -42,26 +96,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_glu(
     const uint8_t *__restrict__ gateZeros, const int32_t *__restrict__ upQ,
     const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
     const uint16_t *__restrict__ x, uint16_t *__restrict__ y, int n, int k) {
-  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
-  prefetchBlockRows<kSegmentW4, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
-      gateQ, gateScales, gateZeros, n, k, blockX());
-  prefetchBlockRows<kSegmentW4, kRowsPerBlock, WAVES * 32, GROUP, ZEROS>(
-      upQ, upScales, upZeros, n, k, blockX());
+  gluPrefetch<kSegmentW4, ROWS, LANES, WAVES, GROUP, ZEROS>(
+      gateQ, gateScales, gateZeros, upQ, upScales, upZeros, n, k, blockX());
   waitForPreviousLaunch();
-  const WaveSplit<ROWS, LANES> split(WAVES);
-  if (split.waveRow0 >= n) {
-    return;
-  }
-  int rows[ROWS];
-  clampRows<ROWS>(split.row0, n, rows);
-  W4Rows<2 * ROWS> w;
-  setW4Rows<0, ROWS, 2 * ROWS, GROUP, ZEROS>(w, gateQ, gateScales, gateZeros, k,
-                                             rows);
-  setW4Rows<ROWS, ROWS, 2 * ROWS, GROUP, ZEROS>(w, upQ, upScales, upZeros, k,
-                                                rows);
-  float acc[2 * ROWS][1] = {};
-  gemvW4Partial<2 * ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
-  reduceGluAndStore<ROWS, LANES>(acc, y, n, split.row0, split.lane);
+  gluBlock<kSegmentW4, ROWS, LANES, WAVES, GROUP, ZEROS>(
+      gateQ, gateScales, gateZeros, upQ, upScales, upZeros, x, y, n, k,
+      blockX());
 }
 
 /// The routed experts' gate/up: blockY is the top-k slot whose expert id is
@@ -105,24 +145,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                   const uint16_t *__restrict__ up,
                   const uint16_t *__restrict__ x, uint16_t *__restrict__ y,
                   int n, int k) {
-  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
-  prefetchBlockRows<kSegmentBf16, kRowsPerBlock, WAVES * 32, 32, false>(
-      gate, nullptr, nullptr, n, k, blockX());
-  prefetchBlockRows<kSegmentBf16, kRowsPerBlock, WAVES * 32, 32, false>(
-      up, nullptr, nullptr, n, k, blockX());
+  gluPrefetch<kSegmentBf16, ROWS, LANES, WAVES, 32, false>(
+      gate, nullptr, nullptr, up, nullptr, nullptr, n, k, blockX());
   waitForPreviousLaunch();
-  const WaveSplit<ROWS, LANES> split(WAVES);
-  if (split.waveRow0 >= n) {
-    return;
-  }
-  int rows[ROWS];
-  clampRows<ROWS>(split.row0, n, rows);
-  Bf16Rows<2 * ROWS> w;
-  setBf16Rows<0, ROWS, 2 * ROWS>(w, gate, k, rows);
-  setBf16Rows<ROWS, ROWS, 2 * ROWS>(w, up, k, rows);
-  float acc[2 * ROWS][1] = {};
-  gemvBf16Partial<2 * ROWS, LANES, 1, uint16_t>(w, x, k, split.lane, acc);
-  reduceGluAndStore<ROWS, LANES>(acc, y, n, split.row0, split.lane);
+  gluBlock<kSegmentBf16, ROWS, LANES, WAVES, 32, false>(
+      gate, nullptr, nullptr, up, nullptr, nullptr, x, y, n, k, blockX());
 }
 
 } // namespace fd::kernels

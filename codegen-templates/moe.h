@@ -6,7 +6,8 @@
 // silu_mul joins gate and up; moe_combine adds the weighted experts and the
 // gated shared expert to the residual stream. No id ever reaches the host.
 // Fused forms: router_gemv_topk (router GEMV, softmax and top-k in one
-// launch), gemv_gated (the shared expert's down projection times its
+// launch; router_gemv_topk_glu also computes the shared expert's gate/up
+// in the same launch), gemv_gated (the shared expert's down projection times its
 // sigmoid gate, the gate's dot product reduced in the same launch) and
 // moe_down_combine (every routed expert's down projection, the shared
 // expert's and the weighted sum into the residual stream in one launch).
@@ -17,6 +18,7 @@
 #define FUSEDECODE_TEMPLATES_MOE_H
 
 #include "elementwise.h"
+#include "glu.h"
 
 namespace fd::kernels {
 
@@ -189,12 +191,44 @@ FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
   }
 }
 
+/// Block `block` of the router's `blocks`: its rows of the e logits (KIND 1
+/// w4a16, 2 bf16, as a gemv_segments segment), released and counted in
+/// `done`; the last of the blocks to finish resets `done` to 0 for the next
+/// launch and takes the softmax and top-k (router_topk's result). Every
+/// thread of the block calls it (it barriers).
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND>
+FD_DEVICE void routerBlock(const uint16_t *__restrict__ x, int k,
+                           const void *w, const uint16_t *scales,
+                           const uint8_t *zeros, float *logits, int e,
+                           int topk, int renormalize, int32_t *ids,
+                           float *weights, uint32_t *done, int block,
+                           int blocks) {
+  FD_SHARED int last;
+  const GemvSegment seg{w, scales, zeros, logits, e};
+  gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, block);
+  // Release this block's logits, then count the block.
+  fenceDevice();
+  barrier();
+  if (threadX() == 0) {
+    last = atomicAddDevice(done, 1u) == static_cast<uint32_t>(blocks) - 1;
+  }
+  barrier();
+  if (!last) {
+    return;
+  }
+  fenceDevice(); // acquire every other block's logits
+  if (threadX() < kWaveSize) {
+    softmaxTopkWave(logits, e, topk, renormalize, ids, weights);
+  }
+  if (threadX() == 0) {
+    *done = 0;
+  }
+}
+
 /// The router in one launch: each block computes its rows of the e logits
-/// (KIND 1 w4a16, 2 bf16, as a gemv_segments segment), and the last block
-/// to finish — counted in `done`, which it resets to 0 for the next launch
-/// — takes the softmax and top-k (router_topk's result). `done` must be 0
-/// before the first launch. e <= kMaxFusedExperts. NORM / NORM_K: x is
-/// RMSNorm(normH) from the prologue (gemv.h).
+/// and the last block to finish takes the softmax and top-k (routerBlock).
+/// `done` must be 0 before the first launch. e <= kMaxFusedExperts. NORM /
+/// NORM_K: x is RMSNorm(normH) from the prologue (gemv.h).
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
           int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
@@ -211,27 +245,54 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       w, scales, zeros, e, k, blockX());
   waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, kThreads>(x, normH, normW, normOut, normEps);
-  FD_SHARED int last;
-  const GemvSegment seg{w, scales, zeros, logits, e};
-  gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, blockX());
-  // Release this block's logits, then count the block.
-  fenceDevice();
-  barrier();
-  if (threadX() == 0) {
-    const uint32_t blocks = (e + kRowsPerBlock - 1) / kRowsPerBlock;
-    last = atomicAddDevice(done, 1u) == blocks - 1;
+  routerBlock<ROWS, LANES, WAVES, GROUP, ZEROS, KIND>(
+      x, k, w, scales, zeros, logits, e, topk, renormalize, ids, weights, done,
+      blockX(), (e + kRowsPerBlock - 1) / kRowsPerBlock);
+}
+
+/// The router and the shared expert's gate/up over the same x in one launch
+/// (fd-fuse-router-shared): blocks [0, ceil(e / rows per block)) are
+/// router_gemv_topk's, the next ceil(n / rows per block) compute the shared
+/// expert's y = bf16(silu(gate x) * (up x)) [n] (SHARED 1 w4a16 with GROUP
+/// and ZEROS, 2 bf16) with gluBlock's arithmetic. The router's blocks come
+/// first, so its last block's softmax and top-k run while the shared
+/// expert's blocks still stream their weights, and the gate/up launch and
+/// its gap disappear. NORM / NORM_K: every block computes x from the
+/// prologue.
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
+          int SHARED, int NORM = kNormNone, int NORM_K = 0>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) router_gemv_topk_glu(
+    const uint16_t *__restrict__ x, int k, const void *w,
+    const uint16_t *scales, const uint8_t *zeros, float *logits, int e,
+    int topk, int renormalize, int32_t *ids, float *weights, uint32_t *done,
+    const void *gate, const uint16_t *gateScales, const uint8_t *gateZeros,
+    const void *up, const uint16_t *upScales, const uint8_t *upZeros,
+    uint16_t *y, int n, const float *normH = nullptr,
+    const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+    float normEps = 0.0f) {
+  constexpr int kThreads = WAVES * 32;
+  constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int routerBlocks = (e + kRowsPerBlock - 1) / kRowsPerBlock;
+  const int block = blockX();
+  if (block < routerBlocks) {
+    prefetchBlockRows<KIND, kRowsPerBlock, kThreads, GROUP, ZEROS>(
+        w, scales, zeros, e, k, block);
+  } else {
+    gluPrefetch<SHARED, ROWS, LANES, WAVES, GROUP, ZEROS>(
+        gate, gateScales, gateZeros, up, upScales, upZeros, n, k,
+        block - routerBlocks);
   }
-  barrier();
-  if (!last) {
+  waitForPreviousLaunch();
+  x = gemvInput<NORM, NORM_K, kThreads>(x, normH, normW, normOut, normEps);
+  if (block >= routerBlocks) { // uniform per block
+    gluBlock<SHARED, ROWS, LANES, WAVES, GROUP, ZEROS>(
+        gate, gateScales, gateZeros, up, upScales, upZeros, x, y, n, k,
+        block - routerBlocks);
     return;
   }
-  fenceDevice(); // acquire every other block's logits
-  if (threadX() < kWaveSize) {
-    softmaxTopkWave(logits, e, topk, renormalize, ids, weights);
-  }
-  if (threadX() == 0) {
-    *done = 0;
-  }
+  routerBlock<ROWS, LANES, WAVES, GROUP, ZEROS, KIND>(
+      x, k, w, scales, zeros, logits, e, topk, renormalize, ids, weights, done,
+      block, routerBlocks);
 }
 
 /// One thread's part of gateW . gateX (gk % 8 == 0): the 8-value chunks

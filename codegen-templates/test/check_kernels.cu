@@ -1256,6 +1256,113 @@ void checkRouterFused(int e, int k, int topk, bool renorm) {
   }
 }
 
+/// router_gemv_topk_glu (the router and the shared expert's gate/up in one
+/// launch, fd-fuse-router-shared) against router_gemv_topk and
+/// gemv_bf16_glu / gemv_w4a16_glu with the same ROWS / LANES / WAVES:
+/// logits, ids, weights and the gate/up output bit for bit, every output
+/// poisoned first, the block count back at 0. Three rounds on fresh inputs;
+/// the last with the RMSNorm prologue (x from the float row, published by
+/// block 0) against rms_norm + the same two launches.
+template <int ROWS, int LANES, int WAVES, int KIND, int SHARED>
+void checkRouterSharedFused(int e, int n, int k, int topk) {
+  constexpr int G = 128;
+  constexpr int kNorm = fd::kernels::kNormZeroCentered, kNormK = 2048;
+  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
+  const int routerBlocks = (e + rowsPerBlock - 1) / rowsPerBlock;
+  const int gluBlocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+  DeviceBuffer<uint32_t> done(std::vector<uint32_t>{0u}),
+      loneDone(std::vector<uint32_t>{0u});
+  // One matrix's device buffers: w4a16 words and scales, or bf16.
+  struct Matrix {
+    std::unique_ptr<DeviceBuffer<int32_t>> q;
+    std::unique_ptr<DeviceBuffer<uint16_t>> s, b;
+    const void *w() const {
+      return q ? static_cast<const void *>(q->ptr) : b->ptr;
+    }
+    const uint16_t *scales() const { return s ? s->ptr : nullptr; }
+  };
+  auto matrix = [&](int kind, int rows) {
+    Matrix m;
+    if (kind == fd::kernels::kSegmentW4) {
+      RandomW4 rw = randomW4(rows, k, G, false);
+      m.q = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
+      m.s = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
+    } else {
+      m.b = std::make_unique<DeviceBuffer<uint16_t>>(randomBf16(
+          static_cast<size_t>(rows) * k, 3.0f / std::sqrt(static_cast<float>(k))));
+    }
+    return m;
+  };
+  for (int round = 0; round < 3; ++round) {
+    const bool norm = round == 2 && k == kNormK;
+    std::vector<uint16_t> xv = randomBf16(k, 1.0f);
+    DeviceBuffer<uint16_t> x(xv), published(static_cast<size_t>(k));
+    DeviceBuffer<float> h(randomF(k, 3.0f));
+    DeviceBuffer<uint16_t> normW(randomBf16(k, 0.2f));
+    const float eps = 1e-6f;
+    if (norm) { // the unfused launches read rms_norm's row
+      fd::kernels::rms_norm<256, true, float, uint16_t>
+          <<<1, 256>>>(h.ptr, normW.ptr, x.ptr, k, eps);
+      CHECK_LAUNCH();
+    }
+    Matrix router = matrix(KIND, e), gate = matrix(SHARED, n),
+           up = matrix(SHARED, n);
+    DeviceBuffer<float> logits(static_cast<size_t>(e)),
+        loneLogits(static_cast<size_t>(e));
+    DeviceBuffer<int32_t> ids(static_cast<size_t>(topk)),
+        loneIds(static_cast<size_t>(topk));
+    DeviceBuffer<float> wts(static_cast<size_t>(topk)),
+        loneWts(static_cast<size_t>(topk));
+    DeviceBuffer<uint16_t> y(static_cast<size_t>(n)),
+        loneY(static_cast<size_t>(n));
+    fd::kernels::router_gemv_topk<ROWS, LANES, WAVES, G, false, KIND>
+        <<<routerBlocks, WAVES * 32>>>(x.ptr, k, router.w(), router.scales(),
+                                       nullptr, loneLogits.ptr, e, topk, 1,
+                                       loneIds.ptr, loneWts.ptr, loneDone.ptr);
+    CHECK_LAUNCH();
+    if (SHARED == fd::kernels::kSegmentW4) {
+      fd::kernels::gemv_w4a16_glu<ROWS, LANES, WAVES, G, false>
+          <<<gluBlocks, WAVES * 32>>>(
+              static_cast<const int32_t *>(gate.w()), gate.scales(), nullptr,
+              static_cast<const int32_t *>(up.w()), up.scales(), nullptr,
+              x.ptr, loneY.ptr, n, k);
+    } else {
+      fd::kernels::gemv_bf16_glu<ROWS, LANES, WAVES><<<gluBlocks, WAVES * 32>>>(
+          static_cast<const uint16_t *>(gate.w()),
+          static_cast<const uint16_t *>(up.w()), x.ptr, loneY.ptr, n, k);
+    }
+    CHECK_LAUNCH();
+    if (norm) {
+      fd::kernels::router_gemv_topk_glu<ROWS, LANES, WAVES, G, false, KIND,
+                                        SHARED, kNorm, kNormK>
+          <<<routerBlocks + gluBlocks, WAVES * 32>>>(
+              nullptr, k, router.w(), router.scales(), nullptr, logits.ptr, e,
+              topk, 1, ids.ptr, wts.ptr, done.ptr, gate.w(), gate.scales(),
+              nullptr, up.w(), up.scales(), nullptr, y.ptr, n, h.ptr,
+              normW.ptr, published.ptr, eps);
+    } else {
+      fd::kernels::router_gemv_topk_glu<ROWS, LANES, WAVES, G, false, KIND,
+                                        SHARED>
+          <<<routerBlocks + gluBlocks, WAVES * 32>>>(
+              x.ptr, k, router.w(), router.scales(), nullptr, logits.ptr, e,
+              topk, 1, ids.ptr, wts.ptr, done.ptr, gate.w(), gate.scales(),
+              nullptr, up.w(), up.scales(), nullptr, y.ptr, n);
+    }
+    CHECK_LAUNCH();
+    const uint32_t count = done.read()[0];
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "router_gemv_topk_glu<%d,%d,%d,%s,%s> E=%d N=%d K=%d k=%d "
+                  "#%d%s (count %u)",
+                  ROWS, LANES, WAVES, KIND == 1 ? "w4" : "bf16",
+                  SHARED == 1 ? "w4" : "bf16", e, n, k, topk, round,
+                  norm ? " + norm prologue" : "", count);
+    reportExact(what, sameBits(logits, loneLogits) && sameBits(ids, loneIds) &&
+                          sameBits(wts, loneWts) && sameBits(y, loneY) &&
+                          count == 0 && (!norm || sameBits(published, x)));
+  }
+}
+
 /// moe_down_combine (routed experts' down projections, the shared expert's,
 /// the gate and the weighted sum into the residual in one launch) against
 /// the unfused chain on the GPU — gemv_w4a16_experts, the shared expert's
@@ -2016,6 +2123,10 @@ int main(int argc, char **argv) {
   checkRouterFused<2, 16, 2, 2>(512, 2048, 10, true);
   checkRouterFused<4, 8, 8, 1>(128, 2048, 8, false);
   checkRouterFused<1, 32, 2, 2>(8, 64, 2, true);
+  checkRouterSharedFused<1, 32, 4, 2, 2>(256, 512, 2048, 8); // 35B-A3B
+  checkRouterSharedFused<2, 16, 2, 1, 1>(128, 515, 2048, 8); // w4, ragged N
+  checkRouterSharedFused<4, 8, 8, 2, 1>(256, 512, 2048, 8);
+  checkRouterSharedFused<1, 32, 2, 2, 2>(8, 32, 64, 2);      // tiny
   checkMoeDownFused<1, 16, 4, 2>(16, 8, 2048, 512, 2048, true);
   checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
   checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);

@@ -296,7 +296,19 @@ std::vector<TemplateInfo> build() {
                        {Out, "weights", "float *"},
                        {Out, "done", "uint32_t *"}}};
   router.params.push_back({I, "KIND"});
+  // The router with the shared expert's gate/up (SHARED 1 w4a16, 2 bf16).
+  TemplateInfo routerGlu = router;
+  routerGlu.name = "router_gemv_topk_glu";
+  routerGlu.params.push_back({I, "SHARED"});
+  for (const char *m : {"gate", "up"}) {
+    routerGlu.args.push_back({In, m, "const void *"});
+    routerGlu.args.push_back({In, std::string(m) + "Scales", "const uint16_t *"});
+    routerGlu.args.push_back({In, std::string(m) + "Zeros", "const uint8_t *"});
+  }
+  routerGlu.args.push_back({Out, "y", "uint16_t *"});
+  routerGlu.args.push_back({S, "n", "int"});
   all.push_back(withNormPrologue(router, "x"));
+  all.push_back(withNormPrologue(routerGlu, "x"));
   TemplateInfo gated{"gemv_gated",
                      "moe.h",
                      gemvKnobs,
@@ -355,7 +367,8 @@ std::vector<TemplateInfo> build() {
     for (const char *name :
          {"gemv_w4a16", "gemv_bf16", "gemv_w8a16", "gemv_bf16_glu",
           "gemv_w4a16_glu", "gemv_segments2", "gemv_segments3",
-          "gemv_segments4", "router_gemv_topk", "gemv_gated",
+          "gemv_segments4", "router_gemv_topk", "router_gemv_topk_glu",
+          "gemv_gated",
           "moe_down_combine"}) {
       t.prefetchesWeights |= t.name == name;
     }

@@ -63,6 +63,8 @@ int64_t GemvShape::bytesWithoutNorm() const {
       one.segments.clear();
       one.kind = seg.kind;
       one.n = seg.n;
+      one.glu = seg.glu;
+      one.outBf16 = seg.glu;
       total += one.bytesWithoutNorm() - m * k * 2;
     }
     return total;

@@ -42,6 +42,9 @@ struct GemvShape {
   struct Segment {
     Kind kind = W4;
     int64_t n = 0;
+    /// Gate and up rows, bf16(silu(gate x) * up x) out (router_gemv_topk_glu's
+    /// shared expert): twice the weights per row.
+    bool glu = false;
   };
   std::vector<Segment> segments;
   int64_t n = 0, k = 0;

@@ -158,6 +158,45 @@ def FuseRouterPass : Pass<"fd-fuse-router", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseRouterSharedPass : Pass<"fd-fuse-router-shared", "mlir::ModuleOp"> {
+  let summary = "Compute the shared expert's gate/up in the router's launch";
+  let description = [{
+    A `router_gemv_topk` launch and the first later launch that reads its
+    activations as a shared expert's gate/up (`gemv_bf16_glu` or
+    `gemv_w4a16_glu`, the same K) become one `router_gemv_topk_glu` launch
+    at the router's place: its first blocks are the router's (rows, done
+    counter, the last block's softmax and top-k), the next ones compute the
+    gate/up rows with `gemv_*_glu`'s arithmetic at the router's block shape
+    (`SHARED` 1 = w4a16, 2 = bf16; ins the router's, then the gate's and the
+    up's weight, scales and zeros, `@__null` for bf16; outs the router's,
+    then the gate/up output; scalar `n` its rows). The router's top-k then
+    runs while the shared expert's blocks still stream their weights, and
+    one launch and its gap disappear per MoE layer. The result is
+    bit-identical to the two launches with the same LANES. Applied only
+    when nothing between the two launches writes what the gate/up reads or
+    touches its output, and, for a w4 router with a w4 shared expert, when
+    their GROUP and ZEROS agree. Run after `fd-fuse-router` and
+    `fd-fuse-glu`, before `fd-fuse-rms-norm` (which then folds the norm into
+    the fused launch) and `fd-select-kernels` (which sets its block shape
+    and grid again).
+
+    Before:
+    ```mlir
+    fdkernel.launch "router_gemv_topk" <{GROUP = 32, KIND = 2, LANES = 32, ROWS = 1, WAVES = 4, ZEROS = false}> ... grid [64, 1, 1]
+        ins [@a.x, @w.router, @__null, @__null] outs [@a.logits, @a.ids, @a.weights, @s.a.ids.done] scalars {e = 256, k = 2048, ...}
+    fdkernel.launch "gemv_w4a16_experts_glu" ... ins [..., @a.ids, @a.x] outs [@a.eact]
+    fdkernel.launch "gemv_bf16_glu" <{LANES = 32, ROWS = 1, WAVES = 2}> ... ins [@w.gate, @w.up, @a.x] outs [@a.sact] scalars {k = 2048, n = 512}
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "router_gemv_topk_glu" <{GROUP = 32, KIND = 2, LANES = 32, ROWS = 1, SHARED = 2, WAVES = 4, ZEROS = false}> ... grid [192, 1, 1]
+        ins [@a.x, @w.router, @__null, @__null, @w.gate, @__null, @__null, @w.up, @__null, @__null]
+        outs [@a.logits, @a.ids, @a.weights, @s.a.ids.done, @a.sact] scalars {e = 256, k = 2048, n = 512, ...}
+    fdkernel.launch "gemv_w4a16_experts_glu" ... ins [..., @a.ids, @a.x] outs [@a.eact]
+    ```
+  }];
+}
+
 def FuseSharedGatePass : Pass<"fd-fuse-shared-gate", "mlir::ModuleOp"> {
   let summary = "Fold the shared expert's sigmoid gate into its down projection";
   let description = [{

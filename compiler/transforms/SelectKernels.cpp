@@ -33,6 +33,9 @@ std::string describeShape(const cm::GemvShape &s) {
                  : llvm::formatv(" | w4 g{0}{1} N={2}", s.group,
                                  s.zeros ? " zp" : "", seg.n)
                        .str();
+      if (seg.glu) {
+        out += " silu(gate)*up";
+      }
     }
     return out + norm;
   }
@@ -76,8 +79,8 @@ bool isTunedGemv(StringRef name) {
          name == "gemv_w8a16" || name == "gemv_bf16" ||
          name == "gemv_w4a16_glu" || name == "gemv_w4a16_experts_glu" ||
          name == "gemv_bf16_glu" || name.starts_with("gemv_segments") ||
-         name == "router_gemv_topk" || name == "gemv_gated" ||
-         name == "moe_down_combine";
+         name == "router_gemv_topk" || name == "router_gemv_topk_glu" ||
+         name == "gemv_gated" || name == "moe_down_combine";
 }
 
 int64_t intParam(fdk::LaunchOp l, StringRef name, int64_t dflt = 0) {
@@ -98,6 +101,7 @@ int64_t intScalar(fdk::LaunchOp l, StringRef name) {
 cm::GemvShape shapeOf(fdk::LaunchOp l) {
   cm::GemvShape s;
   StringRef name = l.getTemplateName();
+  const bool routerGlu = name == "router_gemv_topk_glu";
   s.glu = name.ends_with("_glu");
   name.consume_back("_glu");
   s.kind = name == "gemv_bf16"            ? cm::GemvShape::Bf16
@@ -116,9 +120,25 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.normK = intParam(l, "NORM") != 0 ? intParam(l, "NORM_K") : 0;
   // The fused MoE forms: one segment-like matrix (KIND 1 w4, 2 bf16), or
   // the routed experts summed with the shared one.
-  if (name == "router_gemv_topk" || name == "gemv_gated") {
+  if ((name == "router_gemv_topk" && !routerGlu) || name == "gemv_gated") {
     s.kind = intParam(l, "KIND") == 2 ? cm::GemvShape::Bf16 : cm::GemvShape::W4;
     s.n = intScalar(l, name == "router_gemv_topk" ? "e" : "n");
+  }
+  if (routerGlu) { // ("_glu" was taken off `name` above)
+    // The router's rows, then the shared expert's gate/up rows.
+    cm::GemvShape::Segment router, shared;
+    router.kind =
+        intParam(l, "KIND") == 2 ? cm::GemvShape::Bf16 : cm::GemvShape::W4;
+    router.n = intScalar(l, "e");
+    shared.kind =
+        intParam(l, "SHARED") == 2 ? cm::GemvShape::Bf16 : cm::GemvShape::W4;
+    shared.n = intScalar(l, "n");
+    shared.glu = true;
+    s.segments = {router, shared};
+    s.kind = router.kind;
+    s.n = router.n + shared.n;
+    s.glu = false;
+    s.outBf16 = false;
   }
   if (name == "moe_down_combine") {
     s.kind = cm::GemvShape::W4Experts;

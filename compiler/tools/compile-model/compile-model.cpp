@@ -114,6 +114,11 @@ cl::opt<bool> fuseRouter(
     cl::desc("Compute the MoE router GEMV, softmax and top-k in one launch "
              "(fd-fuse-router; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseRouterShared(
+    "fuse-router-shared",
+    cl::desc("Compute the shared expert's gate/up in the router's launch, "
+             "the router's blocks first (fd-fuse-router-shared; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fuseSharedGate(
     "fuse-shared-gate",
     cl::desc("Fold sigmoid(shared_expert_gate(x)) into the shared expert's "
@@ -825,6 +830,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       {"fusions", json::Object{{"residual", bool(fuseResidual)},
                                {"glu", bool(fuseGlu)},
                                {"router", bool(fuseRouter)},
+                               {"router_shared", bool(fuseRouterShared)},
                                {"shared_gate", bool(fuseSharedGate)},
                                {"moe_combine", bool(fuseMoeCombine)},
                                {"horizontal", bool(fuseHorizontal)},
@@ -986,6 +992,9 @@ int main(int argc, char **argv) {
     }
     if (fuseMoeCombine) {
       pm.addPass(fd::transforms::createFuseMoeCombinePass());
+    }
+    if (fuseRouterShared) {
+      pm.addPass(fd::transforms::createFuseRouterSharedPass());
     }
     if (fuseHorizontal) {
       pm.addPass(fd::transforms::createFuseHorizontalPass());
