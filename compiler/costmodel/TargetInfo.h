@@ -56,6 +56,10 @@ struct TargetInfo {
   /// --target), measured where we could (see .cpp): the fewest KV positions
   /// one attention_decode block takes.
   int64_t attentionMinChunk = 8;
+  /// compile-model's default --fuse-rms-norm-max-rows when this target is
+  /// the plan's: the most output rows of a reader that takes the RMSNorm
+  /// prologue (every block repeats it).
+  int64_t normFoldMaxRows = 4096;
 };
 
 /// The description of `name`, or null.

@@ -374,8 +374,8 @@ def FuseRmsNormPass : Pass<"fd-fuse-rms-norm", "mlir::ModuleOp"> {
     while GDN's in_proj and attention's q | k | v (9-12k rows, ~1500 blocks
     of 8 KB of weights each) lose ~3 us each (docs/performance.md); on the
     H200 with overlapped launches and the one-round prologue they gain
-    ~1.5 us each, a bound of 32768 (not yet the default: its bit-exactness
-    checks have not run on a GPU). 0 folds into any reader.
+    ~1.7 us each, a bound of 32768 (compile-model's default for sm_90,
+    TargetInfo's `normFoldMaxRows`). 0 folds into any reader.
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"4096",

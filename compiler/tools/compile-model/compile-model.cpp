@@ -173,10 +173,9 @@ cl::opt<int64_t> attentionMinChunk(
 cl::opt<int64_t> fuseRmsNormMaxRows(
     "fuse-rms-norm-max-rows",
     cl::desc("Fold an RMSNorm only into a reader of at most this many output "
-             "rows (0: any; default 4096: the router, not the in_proj, q|k|v "
-             "or lm_head; 32768, which adds in_proj and q|k|v, measured "
-             "faster on the H200 but is not the default until its "
-             "bit-exactness checks have run on a GPU, docs/performance.md)"),
+             "rows (0: any; default: the first target's, 32768 on sm_90 "
+             "(the router, GDN's in_proj and attention's q|k|v, not the "
+             "lm_head), 4096 on AMD (the router only))"),
     cl::init(4096), cl::cat(category));
 cl::opt<std::string> lmHeadQuant(
     "lm-head-quant",
@@ -914,14 +913,17 @@ int main(int argc, char **argv) {
       "--skip-weights), OUT/report.json and the executable OUT/<name>:\n"
       "  OUT/<name> run --prompt-ids 1,2,3 -n 128\n"
       "or prints the stage --emit names.\n");
-  // An unset --attention-min-chunk takes the first target's default
-  // (TargetInfo.cpp says where it was measured): the plan is shared by every
-  // --target.
+  // An unset --attention-min-chunk or --fuse-rms-norm-max-rows takes the
+  // first target's default (TargetInfo.cpp says where it was measured): the
+  // plan is shared by every --target.
   if (const fd::costmodel::TargetInfo *planTarget =
           fd::costmodel::lookupTarget(lowerTarget())) {
     if (attentionMinChunk.getNumOccurrences() == 0) {
       attentionMinChunk = std::min<int64_t>(planTarget->attentionMinChunk,
                                             std::max<int64_t>(1, maxContext));
+    }
+    if (fuseRmsNormMaxRows.getNumOccurrences() == 0) {
+      fuseRmsNormMaxRows = planTarget->normFoldMaxRows;
     }
   }
   if (fuseRmsNormMaxRows < 0) {
