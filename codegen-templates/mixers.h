@@ -41,6 +41,29 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   }
 }
 
+/// gdn_conv's output for channel c of this token with the causal window in
+/// a ring of K slots ([K][channels]; slot t % K holds position t's input):
+/// w[K-1] x_t + w[0] x_{t-K+1} + ... + w[K-2] x_{t-1}, gdn_conv's order,
+/// then SiLU. `store` writes x_t into slot t % K: a position reads only the
+/// other slots, so blocks that share a channel never race.
+template <int K>
+FD_DEVICE float convRing(const float *__restrict__ x,
+                         const uint16_t *__restrict__ weight, float *ring,
+                         int channels, int c, int pos, bool store) {
+  const float xc = x[c];
+  const uint16_t *w = weight + static_cast<int64_t>(c) * K;
+  float acc = bf16ToFloat(w[K - 1]) * xc;
+#pragma unroll
+  for (int j = 0; j < K - 1; ++j) {
+    acc += bf16ToFloat(w[j]) *
+           ring[static_cast<int64_t>((pos + 1 + j) % K) * channels + c];
+  }
+  if (store) {
+    ring[static_cast<int64_t>(pos % K) * channels + c] = xc;
+  }
+  return siluF(acc);
+}
+
 /// Sum over the RG row groups of column j's parts, every thread of the block
 /// taking part; the barrier before the write lets a second call reuse
 /// `parts` once every thread has read the first sums.
@@ -73,7 +96,12 @@ FD_DEVICE float columnSum(float (*parts)[COLS], int r, int j, float part) {
 /// in `partials` ([hv][dv] then [hv][SPLIT], fp32) and the last of a head's
 /// blocks — counted in done[h], which it resets to 0 for the next launch —
 /// normalises the head; done must be 0 before the first launch.
-template <int THREADS, int MAX_DK, int RG, int SPLIT = 1>
+/// CONV = K > 0 (fd-fuse-gdn-conv): `mixed` is the conv's input (in_proj's
+/// qkv row) and each block computes gdn_conv's output for the channels it
+/// reads (convRing: weights convWeight [channels][K], the window in the ring
+/// convState [K][channels] at *position); the first block of a key head's
+/// first value head stores its q and k inputs, each column's owner its v.
+template <int THREADS, int MAX_DK, int RG, int SPLIT = 1, int CONV = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     gdn_decode(const float *__restrict__ mixed, const float *__restrict__ z,
                const float *__restrict__ b, const float *__restrict__ a,
@@ -81,7 +109,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                const float *__restrict__ normWeight, float *__restrict__ state,
                uint16_t *__restrict__ out, float *__restrict__ partials,
                uint32_t *__restrict__ done, int hk, int hv, int dk, int dv,
-               float eps) {
+               float eps, const uint16_t *__restrict__ convWeight = nullptr,
+               const int32_t *__restrict__ position = nullptr,
+               float *__restrict__ convState = nullptr) {
   waitForPreviousLaunch();
   constexpr int kCols = THREADS / RG;
   constexpr int kRows = (MAX_DK + RG - 1) / RG; // rows per thread
@@ -103,20 +133,58 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
       mixed + static_cast<int64_t>(hk) * dk + static_cast<int64_t>(kh) * dk;
   const float *vIn =
       mixed + 2 * static_cast<int64_t>(hk) * dk + static_cast<int64_t>(h) * dv;
-  // The state first: its loads are in flight while q and k are normalised.
   float *S = state + static_cast<int64_t>(h) * dk * dv + col;
   float s[kRows];
-#pragma unroll
-  for (int n = 0; n < kRows; ++n) {
-    const int i = r + n * RG;
-    s[n] = (mine && i < dk) ? S[static_cast<int64_t>(i) * dv] : 0.0f;
-  }
   float qq = 0.0f, kk = 0.0f;
-  for (int i = t; i < dk; i += THREADS) {
-    q[i] = qIn[i];
-    k[i] = kIn[i];
-    qq += q[i] * q[i];
-    kk += k[i] * k[i];
+  float vCol = 0.0f; // v[col] after the conv (CONV)
+  // The state's loads in flight while q and k are normalised (with the
+  // conv: after its loads are issued, which keeps whole heads within 128
+  // registers on sm_90).
+  auto loadState = [&] {
+#pragma unroll
+    for (int n = 0; n < kRows; ++n) {
+      const int i = r + n * RG;
+      s[n] = (mine && i < dk) ? S[static_cast<int64_t>(i) * dv] : 0.0f;
+    }
+  };
+  if constexpr (CONV == 0) {
+    loadState();
+  }
+  if constexpr (CONV > 0) {
+    const int pos = *position;
+    const int channels = 2 * hk * dk + hv * dv;
+    const int64_t vBase = 2 * static_cast<int64_t>(hk) * dk +
+                          static_cast<int64_t>(h) * dv;
+    if (mine) {
+      vCol = convRing<CONV>(mixed, convWeight, convState, channels,
+                            static_cast<int>(vBase + col), pos, r == 0);
+    }
+    // q's and k's channels over twice the threads (one conv each: whole
+    // heads hold 32 state values per thread), then the sums as below.
+    const bool storeQk = h % (hv / hk) == 0 && part == 0;
+    const int qBase = kh * dk, kBase = hk * dk + kh * dk;
+    for (int i = t; i < 2 * dk; i += THREADS) {
+      if (i < dk) {
+        q[i] = convRing<CONV>(mixed, convWeight, convState, channels,
+                              qBase + i, pos, storeQk);
+      } else {
+        k[i - dk] = convRing<CONV>(mixed, convWeight, convState, channels,
+                                   kBase + i - dk, pos, storeQk);
+      }
+    }
+    loadState();
+    barrier();
+    for (int i = t; i < dk; i += THREADS) {
+      qq += q[i] * q[i];
+      kk += k[i] * k[i];
+    }
+  } else {
+    for (int i = t; i < dk; i += THREADS) {
+      q[i] = qIn[i];
+      k[i] = kIn[i];
+      qq += q[i] * q[i];
+      kk += k[i] * k[i];
+    }
   }
   // transformers' l2norm: x * rsqrt(sum(x^2) + 1e-6); q also / sqrt(dk).
   const float qScale = 1.0f / (sqrtF(blockSum<THREADS>(qq, red) + 1e-6f) *
@@ -135,7 +203,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     }
   }
   kv = columnSum<RG, kCols>(colPart, r, j, kv);
-  const float delta = mine ? (vIn[col] - kv) * beta : 0.0f;
+  if constexpr (CONV == 0) {
+    vCol = mine ? vIn[col] : 0.0f;
+  }
+  const float delta = mine ? (vCol - kv) * beta : 0.0f;
   float o = 0.0f;
 #pragma unroll
   for (int n = 0; n < kRows; ++n) {

@@ -1718,6 +1718,88 @@ void checkGdn(int hk, int hv, int dk, int dv, int kernel, int tokens,
   report(what, sWorst, 0);
 }
 
+/// gdn_decode with the conv folded in (CONV = 4, fd-fuse-gdn-conv: the
+/// window in a ring of 4 slots at *position) against gdn_conv + gdn_decode
+/// (a shift register of 3) on the same inputs for `tokens` positions: every
+/// token's output bit for bit (outputs poisoned first), then the recurrent
+/// states bit for bit and the ring's last 3 slots equal to the shift
+/// register. Value heads 2h and 2h + 1 share key head h's q and k channels,
+/// whose slot only the first writes.
+template <int THREADS, int MAX_DK, int RG, int SPLIT>
+void checkGdnConvFused(int hk, int hv, int dk, int dv, int tokens) {
+  constexpr int kK = 4;
+  const int c = 2 * hk * dk + hv * dv;
+  DeviceBuffer<float> partials(static_cast<size_t>(hv) * (dv + SPLIT)),
+      fusedPartials(static_cast<size_t>(hv) * (dv + SPLIT));
+  DeviceBuffer<uint32_t> done(std::vector<uint32_t>(hv, 0u)),
+      fusedDone(std::vector<uint32_t>(hv, 0u));
+  std::vector<float> aLog(hv), normW(dv);
+  std::uniform_real_distribution<float> u(1.0f, 16.0f);
+  for (auto &v : aLog) {
+    v = std::log(u(rng));
+  }
+  for (auto &v : normW) {
+    v = 1.0f + 0.05f * randomF(1, 1.0f)[0];
+  }
+  DeviceBuffer<uint16_t> convW(randomBf16(static_cast<size_t>(c) * kK, 0.5f));
+  DeviceBuffer<float> daLog(aLog), ddt(randomF(hv, 0.1f)), dnorm(normW);
+  const std::vector<float> zeroS(static_cast<size_t>(hv) * dk * dv, 0.0f);
+  DeviceBuffer<float> state(zeroS), fusedState(zeroS);
+  DeviceBuffer<float> shift(std::vector<float>(static_cast<size_t>(kK - 1) * c, 0.0f)),
+      ring(std::vector<float>(static_cast<size_t>(kK) * c, 0.0f));
+  bool outsEqual = true;
+  for (int t = 0; t < tokens; ++t) {
+    DeviceBuffer<float> qkv(randomF(c, 1.0f)),
+        z(randomF(static_cast<size_t>(hv) * dv, 1.0f)), b(randomF(hv, 1.0f)),
+        a(randomF(hv, 1.0f)), mixed(static_cast<size_t>(c));
+    DeviceBuffer<int32_t> position(std::vector<int32_t>{t});
+    DeviceBuffer<uint16_t> out(static_cast<size_t>(hv) * dv),
+        fusedOut(static_cast<size_t>(hv) * dv);
+    fd::kernels::gdn_conv<256><<<(c + 255) / 256, 256>>>(
+        qkv.ptr, convW.ptr, shift.ptr, mixed.ptr, c, kK);
+    CHECK_LAUNCH();
+    fd::kernels::gdn_decode<THREADS, MAX_DK, RG, SPLIT>
+        <<<hv * SPLIT, THREADS>>>(mixed.ptr, z.ptr, b.ptr, a.ptr, daLog.ptr,
+                                  ddt.ptr, dnorm.ptr, state.ptr, out.ptr,
+                                  partials.ptr, done.ptr, hk, hv, dk, dv,
+                                  1e-6f);
+    CHECK_LAUNCH();
+    fd::kernels::gdn_decode<THREADS, MAX_DK, RG, SPLIT, kK>
+        <<<hv * SPLIT, THREADS>>>(qkv.ptr, z.ptr, b.ptr, a.ptr, daLog.ptr,
+                                  ddt.ptr, dnorm.ptr, fusedState.ptr,
+                                  fusedOut.ptr, fusedPartials.ptr,
+                                  fusedDone.ptr, hk, hv, dk, dv, 1e-6f,
+                                  convW.ptr, position.ptr, ring.ptr);
+    CHECK_LAUNCH();
+    outsEqual = outsEqual && sameBits(out, fusedOut);
+  }
+  // The ring's slots of positions tokens-3 .. tokens-1 hold the shift
+  // register's 3 rows.
+  const std::vector<float> sh = shift.read(), rg = ring.read();
+  bool windowEqual = true;
+  for (int j = 0; j < kK - 1; ++j) {
+    const int p = tokens - (kK - 1) + j;
+    if (p < 0) {
+      continue;
+    }
+    windowEqual = windowEqual &&
+                  std::memcmp(sh.data() + static_cast<size_t>(j) * c,
+                              rg.data() + static_cast<size_t>(p % kK) * c,
+                              c * sizeof(float)) == 0;
+  }
+  const std::vector<uint32_t> d = fusedDone.read();
+  const bool countsZero = std::all_of(d.begin(), d.end(), [](uint32_t v) { return v == 0; });
+  char what[200];
+  std::snprintf(what, sizeof what,
+                "gdn_decode<SPLIT %d, CONV 4> hk=%d hv=%d dk=%d dv=%d, %d "
+                "tokens (out %s, state %s, window %s)",
+                SPLIT, hk, hv, dk, dv, tokens, outsEqual ? "=" : "DIFFER",
+                sameBits(state, fusedState) ? "=" : "DIFFER",
+                windowEqual ? "=" : "DIFFER");
+  reportExact(what, outsEqual && sameBits(state, fusedState) && windowEqual &&
+                        countsZero);
+}
+
 /// KV append + attention decode (GROUP of the qPerKv query heads per KV
 /// head in a block) for `tokens` positions after `prefilled`
 /// ones written straight into the cache (a long context without a step per
@@ -2136,6 +2218,12 @@ int main(int argc, char **argv) {
   checkGdn(2, 4, 64, 64, 4, 3, 2);     // two blocks per head
   checkGdn(2, 4, 16, 16, 4, 5);        // tiny
   checkGdn(1, 2, 20, 40, 4, 4);        // ragged: rows and columns guarded
+  // The conv folded into gdn_decode (fd-fuse-gdn-conv) at full size, whole
+  // heads and split, past one turn of the ring; tiny and ragged.
+  checkGdnConvFused<512, 128, 4, 1>(16, 32, 128, 128, 6);
+  checkGdnConvFused<256, 128, 8, 4>(16, 32, 128, 128, 5);
+  checkGdnConvFused<128, 16, 4, 1>(2, 4, 16, 16, 7);
+  checkGdnConvFused<256, 20, 4, 1>(1, 2, 20, 40, 3);
   // Qwen3.5-35B-A3B (4 of 8 query heads per block): short contexts, a long
   // one over all 64 splits, and one with a partial last chunk; the tiny
   // model every step; Qwen3-MoE-style shapes.

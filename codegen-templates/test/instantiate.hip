@@ -94,11 +94,19 @@ template __global__ void gdn_conv<256>(const float *, const uint16_t *, float *,
 template __global__ void gdn_decode<256, 128, 8, 4>(const float *, const float *, const float *,
                                                  const float *, const float *, const float *,
                                                  const float *, float *, uint16_t *, float *,
-                                                 uint32_t *, int, int, int, int, float);
+                                                 uint32_t *, int, int, int, int, float,
+                                                 const uint16_t *, const int32_t *, float *);
+// The conv folded in (fd-fuse-gdn-conv), Qwen3.5's kernel of 4.
+template __global__ void gdn_decode<512, 128, 4, 1, 4>(const float *, const float *, const float *,
+                                                    const float *, const float *, const float *,
+                                                    const float *, float *, uint16_t *, float *,
+                                                    uint32_t *, int, int, int, int, float,
+                                                    const uint16_t *, const int32_t *, float *);
 template __global__ void gdn_decode<512, 128, 4, 1>(const float *, const float *, const float *,
                                                  const float *, const float *, const float *,
                                                  const float *, float *, uint16_t *, float *,
-                                                 uint32_t *, int, int, int, int, float);
+                                                 uint32_t *, int, int, int, int, float,
+                                                 const uint16_t *, const int32_t *, float *);
 template __global__ void kv_append<64, 256>(const float *, const float *, const uint16_t *, int,
                                             float, int, float, const int32_t *, float *, float *,
                                             int, int);
@@ -131,6 +139,12 @@ template __global__ void gemv_segments3<1, 16, 2, 128, true, 1, 1, 1, 1, 2048>(
 template __global__ void router_gemv_topk<1, 32, 4, 32, false, 2, 1, 2048>(
     const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int, int,
     int, int32_t *, float *, uint32_t *, const float *, const uint16_t *, uint16_t *, float);
+// The router with the shared expert's gate/up (fd-fuse-router-shared).
+template __global__ void router_gemv_topk_glu<1, 32, 4, 32, false, 2, 2, 1, 2048>(
+    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int, int,
+    int, int32_t *, float *, uint32_t *, const void *, const uint16_t *, const uint8_t *,
+    const void *, const uint16_t *, const uint8_t *, uint16_t *, int, const float *,
+    const uint16_t *, uint16_t *, float);
 template __global__ void gemv_bf16<2, 32, 1, 8, false, false, uint16_t, 2, 2048>(
     const uint16_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_w8a16<1, 32, 1, 8, 32, false, 1, 2048>(

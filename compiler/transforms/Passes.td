@@ -158,6 +158,41 @@ def FuseRouterPass : Pass<"fd-fuse-router", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseGdnConvPass : Pass<"fd-fuse-gdn-conv", "mlir::ModuleOp"> {
+  let summary = "Compute Gated DeltaNet's causal conv inside its decode launch";
+  let description = [{
+    A `gdn_conv` launch whose output (the conv'd q|k|v row) only the next
+    `gdn_decode` reads disappears into that launch: `gdn_decode` gets
+    `CONV` = the kernel size, reads the conv's input in place of the row,
+    and takes the conv's weight and `@io.position` as its last inputs and
+    the conv's state as its last output. Each block computes the conv for
+    the channels it reads (its key head's q and k, its columns of v) with
+    `gdn_conv`'s expression and order, so the result is bit-identical. The
+    state becomes a ring of K slots (slot t % K holds position t's input;
+    its buffer grows from K - 1 to K rows): a position reads only the other
+    slots, so the two value heads that share a key head's q and k channels
+    never race on them (only the first stores them). One launch and its gap
+    disappear per GDN layer. Applied only when nothing between the two
+    launches writes the conv's input or weight or touches its state, with
+    a kernel size of 1 to 8 and an `io.position` buffer.
+
+    Before:
+    ```mlir
+    fdkernel.buffer @s.0.conv <state> size 98304
+    fdkernel.launch "gdn_conv" <{THREADS = 256}> ... ins [@a.qkv, @w.conv1d] outs [@s.0.conv, @a.mixed] scalars {channels = 8192, kernelSize = 4}
+    fdkernel.launch "gdn_decode" <{MAX_DK = 128, RG = 4, SPLIT = 1, THREADS = 512}> ... ins [@a.mixed, @a.z, @a.b, @a.a, @w.A_log, @w.dt_bias, @w.norm]
+        outs [@s.0.recurrent, @a.gdn, @__null, @__null]
+    ```
+    After:
+    ```mlir
+    fdkernel.buffer @s.0.conv <state> size 131072
+    fdkernel.launch "gdn_decode" <{CONV = 4, MAX_DK = 128, RG = 4, SPLIT = 1, THREADS = 512}> ...
+        ins [@a.qkv, @a.z, @a.b, @a.a, @w.A_log, @w.dt_bias, @w.norm, @w.conv1d, @io.position]
+        outs [@s.0.recurrent, @a.gdn, @__null, @__null, @s.0.conv]
+    ```
+  }];
+}
+
 def FuseRouterSharedPass : Pass<"fd-fuse-router-shared", "mlir::ModuleOp"> {
   let summary = "Compute the shared expert's gate/up in the router's launch";
   let description = [{

@@ -114,6 +114,12 @@ cl::opt<bool> fuseRouter(
     cl::desc("Compute the MoE router GEMV, softmax and top-k in one launch "
              "(fd-fuse-router; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseGdnConv(
+    "fuse-gdn-conv",
+    cl::desc("Compute Gated DeltaNet's causal conv inside its decode launch, "
+             "the window in a ring of kernel-size slots (fd-fuse-gdn-conv; "
+             "default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fuseRouterShared(
     "fuse-router-shared",
     cl::desc("Compute the shared expert's gate/up in the router's launch, "
@@ -827,6 +833,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       {"cost_model", noCostModel ? "off" : "on"},
       {"lm_head_quant", std::string(lmHeadQuant)},
       {"fusions", json::Object{{"residual", bool(fuseResidual)},
+                               {"gdn_conv", bool(fuseGdnConv)},
                                {"glu", bool(fuseGlu)},
                                {"router", bool(fuseRouter)},
                                {"router_shared", bool(fuseRouterShared)},
@@ -997,6 +1004,9 @@ int main(int argc, char **argv) {
     }
     if (fuseRouterShared) {
       pm.addPass(fd::transforms::createFuseRouterSharedPass());
+    }
+    if (fuseGdnConv) {
+      pm.addPass(fd::transforms::createFuseGdnConvPass());
     }
     if (fuseHorizontal) {
       pm.addPass(fd::transforms::createFuseHorizontalPass());
