@@ -27,9 +27,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     return;
   }
   const uint16_t *w = weight + static_cast<int64_t>(c) * kernelSize;
+  // The taps as stated fmas (convRing repeats them bit for bit).
   float acc = bf16ToFloat(w[kernelSize - 1]) * x[c];
   for (int j = 0; j < kernelSize - 1; ++j) {
-    acc += bf16ToFloat(w[j]) * state[static_cast<int64_t>(j) * channels + c];
+    acc = fmaF(bf16ToFloat(w[j]), state[static_cast<int64_t>(j) * channels + c],
+               acc);
   }
   mixed[c] = siluF(acc);
   for (int j = 0; j + 1 < kernelSize - 1; ++j) {
@@ -43,8 +45,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 
 /// gdn_conv's output for channel c of this token with the causal window in
 /// a ring of K slots ([K][channels]; slot t % K holds position t's input):
-/// w[K-1] x_t + w[0] x_{t-K+1} + ... + w[K-2] x_{t-1}, gdn_conv's order,
-/// then SiLU. `store` writes x_t into slot t % K: a position reads only the
+/// w[K-1] x_t + w[0] x_{t-K+1} + ... + w[K-2] x_{t-1}, gdn_conv's order and
+/// fmas, then SiLU. `store` writes x_t into slot t % K: a position reads only the
 /// other slots, so blocks that share a channel never race.
 template <int K>
 FD_DEVICE float convRing(const float *__restrict__ x,
@@ -55,8 +57,9 @@ FD_DEVICE float convRing(const float *__restrict__ x,
   float acc = bf16ToFloat(w[K - 1]) * xc;
 #pragma unroll
   for (int j = 0; j < K - 1; ++j) {
-    acc += bf16ToFloat(w[j]) *
-           ring[static_cast<int64_t>((pos + 1 + j) % K) * channels + c];
+    acc = fmaF(bf16ToFloat(w[j]),
+               ring[static_cast<int64_t>((pos + 1 + j) % K) * channels + c],
+               acc);
   }
   if (store) {
     ring[static_cast<int64_t>(pos % K) * channels + c] = xc;

@@ -51,6 +51,9 @@ FD_DEVICE float halfToFloat(uint16_t h) {
 /// IEEE square root (nvcc's default -prec-sqrt=true), not the approximate
 /// rsqrtf.
 FD_DEVICE float sqrtF(float x) { return sqrtf(x); }
+/// a * b + c rounded once, stated: where two kernels must agree bit for bit
+/// the compiler may not pick which product to contract.
+FD_DEVICE float fmaF(float a, float b, float c) { return fmaf(a, b, c); }
 FD_DEVICE float negInf() { return -__int_as_float(0x7f800000); }
 FD_DEVICE float expF(float x) { return expf(x); }
 /// exp through the hardware exp2 (2 ulp): softmax weights, where the
