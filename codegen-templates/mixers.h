@@ -434,6 +434,47 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     }
   }
   barrier();
+  if (active == 1) {
+    // One chunk holds every position: the block's merge of its waves is
+    // the result. Written straight out (no partials, no count), with the
+    // merge's arithmetic below for one split: o * (1 / sum).
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      float blockMaxG = waveMax[0][g];
+      for (int w = 1; w < kWaves; ++w) {
+        blockMaxG = waveMax[w][g] > blockMaxG ? waveMax[w][g] : blockMaxG;
+      }
+      const float c = expFast(m[g] - blockMaxG);
+#pragma unroll
+      for (int e = 0; e < kPer; ++e) {
+        const int j = e * kWaveSize + lane;
+        if (j < D) {
+          stage[wave][j] = acc[g][e] * c;
+        }
+      }
+      float sumExp = 0.0f;
+      for (int w = 0; w < kWaves; ++w) {
+        sumExp += waveSumExp[w][g] * expFast(waveMax[w][g] - blockMaxG);
+      }
+      const float inv = 1.0f / sumExp;
+      barrier();
+      const int h = head0 + g;
+      for (int j = threadX(); j < D; j += THREADS) {
+        float o = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWaves; ++w) {
+          o += stage[w][j];
+        }
+        float v = inv * o;
+        if (outputGate) {
+          v *= sigmoidF(qIn[static_cast<int64_t>(h) * qStride + D + j]);
+        }
+        out[static_cast<int64_t>(h) * D + j] = floatToBf16(v);
+      }
+      barrier();
+    }
+    return;
+  }
   const int64_t oBase = static_cast<int64_t>(hg) * SPLITS * GROUP * D;
   const int64_t mlBase = static_cast<int64_t>(groups) * SPLITS * GROUP * D +
                          static_cast<int64_t>(hg) * SPLITS * GROUP * 2;
@@ -510,20 +551,41 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
         expFast(splitMax[i / GROUP][g] - headMax[g]) * headInvSum[g];
   }
   barrier();
-  for (int i = threadX(); i < GROUP * D; i += THREADS) {
-    const int g = i / D, j = i % D;
-    const float *o = partials + oBase + static_cast<int64_t>(g) * D + j;
-    float sum = 0.0f;
-#pragma unroll 8
-    for (int s = 0; s < active; ++s) {
-      sum += splitMax[s][g] *
-             loadCoherent(o + static_cast<int64_t>(s) * GROUP * D);
+  // A thread's kOuts outputs together, the splits outer: each split's
+  // loads are independent, so they are in flight at once (one output at a
+  // time waited for its loads once per output). Each output still sums the
+  // splits in ascending order.
+  constexpr int kOuts = (GROUP * D + THREADS - 1) / THREADS;
+  float sum[kOuts], gate[kOuts];
+#pragma unroll
+  for (int n = 0; n < kOuts; ++n) {
+    const int i = threadX() + n * THREADS;
+    sum[n] = 0.0f;
+    gate[n] = 1.0f;
+    if (outputGate && i < GROUP * D) {
+      gate[n] = sigmoidF(
+          qIn[static_cast<int64_t>(head0 + i / D) * qStride + D + i % D]);
     }
-    const int h = head0 + g;
-    if (outputGate) {
-      sum *= sigmoidF(qIn[static_cast<int64_t>(h) * qStride + D + j]);
+  }
+  const float *o = partials + oBase;
+#pragma unroll 2
+  for (int s = 0; s < active; ++s) {
+#pragma unroll
+    for (int n = 0; n < kOuts; ++n) {
+      const int i = threadX() + n * THREADS;
+      if (i < GROUP * D) {
+        sum[n] += splitMax[s][i / D] *
+                  loadCoherent(o + static_cast<int64_t>(s) * GROUP * D + i);
+      }
     }
-    out[static_cast<int64_t>(h) * D + j] = floatToBf16(sum);
+  }
+#pragma unroll
+  for (int n = 0; n < kOuts; ++n) {
+    const int i = threadX() + n * THREADS;
+    if (i < GROUP * D) {
+      const float v = outputGate ? sum[n] * gate[n] : sum[n];
+      out[static_cast<int64_t>(head0 + i / D) * D + i % D] = floatToBf16(v);
+    }
   }
   if (threadX() == 0) {
     done[hg] = 0;
