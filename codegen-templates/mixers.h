@@ -434,47 +434,6 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     }
   }
   barrier();
-  if (active == 1) {
-    // One chunk holds every position: the block's merge of its waves is
-    // the result. Written straight out (no partials, no count), with the
-    // merge's arithmetic below for one split: o * (1 / sum).
-#pragma unroll
-    for (int g = 0; g < GROUP; ++g) {
-      float blockMaxG = waveMax[0][g];
-      for (int w = 1; w < kWaves; ++w) {
-        blockMaxG = waveMax[w][g] > blockMaxG ? waveMax[w][g] : blockMaxG;
-      }
-      const float c = expFast(m[g] - blockMaxG);
-#pragma unroll
-      for (int e = 0; e < kPer; ++e) {
-        const int j = e * kWaveSize + lane;
-        if (j < D) {
-          stage[wave][j] = acc[g][e] * c;
-        }
-      }
-      float sumExp = 0.0f;
-      for (int w = 0; w < kWaves; ++w) {
-        sumExp += waveSumExp[w][g] * expFast(waveMax[w][g] - blockMaxG);
-      }
-      const float inv = 1.0f / sumExp;
-      barrier();
-      const int h = head0 + g;
-      for (int j = threadX(); j < D; j += THREADS) {
-        float o = 0.0f;
-#pragma unroll
-        for (int w = 0; w < kWaves; ++w) {
-          o += stage[w][j];
-        }
-        float v = inv * o;
-        if (outputGate) {
-          v *= sigmoidF(qIn[static_cast<int64_t>(h) * qStride + D + j]);
-        }
-        out[static_cast<int64_t>(h) * D + j] = floatToBf16(v);
-      }
-      barrier();
-    }
-    return;
-  }
   const int64_t oBase = static_cast<int64_t>(hg) * SPLITS * GROUP * D;
   const int64_t mlBase = static_cast<int64_t>(groups) * SPLITS * GROUP * D +
                          static_cast<int64_t>(hg) * SPLITS * GROUP * 2;
@@ -492,27 +451,47 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
         stage[wave][j] = acc[g][e] * c;
       }
     }
+    // One chunk holds every position (active == 1): every thread takes the
+    // sum and the block's merge of its waves is written straight out — no
+    // partials, no count — with the merge's arithmetic below for one
+    // split, o * (1 / sum). Otherwise thread 0 leaves it with the partial.
+    const bool alone = active == 1;
+    float sumExp = 0.0f;
+    if (alone || threadX() == 0) {
+      for (int w = 0; w < kWaves; ++w) {
+        sumExp += waveSumExp[w][g] * expFast(waveMax[w][g] - blockMaxG);
+      }
+    }
     barrier();
     float *o = partials + oBase + (static_cast<int64_t>(split) * GROUP + g) * D;
+    const float inv = 1.0f / sumExp;
+    const int h = head0 + g;
     for (int j = threadX(); j < D; j += THREADS) {
       float sum = 0.0f;
 #pragma unroll
       for (int w = 0; w < kWaves; ++w) {
         sum += stage[w][j];
       }
-      o[j] = sum;
-    }
-    if (threadX() == 0) {
-      float sumExp = 0.0f;
-      for (int w = 0; w < kWaves; ++w) {
-        sumExp += waveSumExp[w][g] * expFast(waveMax[w][g] - blockMaxG);
+      if (alone) {
+        float v = inv * sum;
+        if (outputGate) {
+          v *= sigmoidF(qIn[static_cast<int64_t>(h) * qStride + D + j]);
+        }
+        out[static_cast<int64_t>(h) * D + j] = floatToBf16(v);
+      } else {
+        o[j] = sum;
       }
+    }
+    if (!alone && threadX() == 0) {
       float *ml =
           partials + mlBase + (static_cast<int64_t>(split) * GROUP + g) * 2;
       ml[0] = blockMaxG;
       ml[1] = sumExp;
     }
     barrier();
+  }
+  if (active == 1) {
+    return;
   }
   // Release this block's partial, then count the block.
   fenceDevice();
