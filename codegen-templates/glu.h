@@ -40,14 +40,12 @@ FD_DEVICE void reduceGluAndStore(float (&acc)[2 * ROWS][1], uint16_t *y, int n,
 /// the packed words), 2 bf16 [N][K] (scales and zeros unused). gemv_*_glu
 /// and router_gemv_topk_glu's shared expert run exactly this.
 template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
-FD_DEVICE void gluBlock(const void *__restrict__ gate,
-                        const uint16_t *__restrict__ gateScales,
-                        const uint8_t *__restrict__ gateZeros,
-                        const void *__restrict__ up,
-                        const uint16_t *__restrict__ upScales,
-                        const uint8_t *__restrict__ upZeros,
-                        const uint16_t *__restrict__ x,
-                        uint16_t *__restrict__ y, int n, int k, int block) {
+FD_DEVICE void
+gluBlock(const void *__restrict__ gate, const uint16_t *__restrict__ gateScales,
+         const uint8_t *__restrict__ gateZeros, const void *__restrict__ up,
+         const uint16_t *__restrict__ upScales,
+         const uint8_t *__restrict__ upZeros, const uint16_t *__restrict__ x,
+         uint16_t *__restrict__ y, int n, int k, int block) {
   static_assert(KIND == kSegmentW4 || KIND == kSegmentBf16,
                 "gate/up kind: 1 = w4a16, 2 = bf16");
   const WaveSplit<ROWS, LANES> split(WAVES, block);

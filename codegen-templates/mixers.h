@@ -46,8 +46,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 /// gdn_conv's output for channel c of this token with the causal window in
 /// a ring of K slots ([K][channels]; slot t % K holds position t's input):
 /// w[K-1] x_t + w[0] x_{t-K+1} + ... + w[K-2] x_{t-1}, gdn_conv's order and
-/// fmas, then SiLU. `store` writes x_t into slot t % K: a position reads only the
-/// other slots, so blocks that share a channel never race.
+/// fmas, then SiLU. `store` writes x_t into slot t % K: a position reads only
+/// the other slots, so blocks that share a channel never race.
 template <int K>
 FD_DEVICE float convRing(const float *__restrict__ x,
                          const uint16_t *__restrict__ weight, float *ring,
@@ -57,9 +57,9 @@ FD_DEVICE float convRing(const float *__restrict__ x,
   float acc = bf16ToFloat(w[K - 1]) * xc;
 #pragma unroll
   for (int j = 0; j < K - 1; ++j) {
-    acc = fmaF(bf16ToFloat(w[j]),
-               ring[static_cast<int64_t>((pos + 1 + j) % K) * channels + c],
-               acc);
+    acc =
+        fmaF(bf16ToFloat(w[j]),
+             ring[static_cast<int64_t>((pos + 1 + j) % K) * channels + c], acc);
   }
   if (store) {
     ring[static_cast<int64_t>(pos % K) * channels + c] = xc;
@@ -156,8 +156,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   if constexpr (CONV > 0) {
     const int pos = *position;
     const int channels = 2 * hk * dk + hv * dv;
-    const int64_t vBase = 2 * static_cast<int64_t>(hk) * dk +
-                          static_cast<int64_t>(h) * dv;
+    const int64_t vBase =
+        2 * static_cast<int64_t>(hk) * dk + static_cast<int64_t>(h) * dv;
     if (mine) {
       vCol = convRing<CONV>(mixed, convWeight, convState, channels,
                             static_cast<int>(vBase + col), pos, r == 0);
@@ -168,8 +168,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     const int qBase = kh * dk, kBase = hk * dk + kh * dk;
     for (int i = t; i < 2 * dk; i += THREADS) {
       if (i < dk) {
-        q[i] = convRing<CONV>(mixed, convWeight, convState, channels,
-                              qBase + i, pos, storeQk);
+        q[i] = convRing<CONV>(mixed, convWeight, convState, channels, qBase + i,
+                              pos, storeQk);
       } else {
         k[i - dk] = convRing<CONV>(mixed, convWeight, convState, channels,
                                    kBase + i - dk, pos, storeQk);

@@ -7,8 +7,8 @@
 // gated shared expert to the residual stream. No id ever reaches the host.
 // Fused forms: router_gemv_topk (router GEMV, softmax and top-k in one
 // launch; router_gemv_topk_glu also computes the shared expert's gate/up
-// in the same launch), gemv_gated (the shared expert's down projection times its
-// sigmoid gate, the gate's dot product reduced in the same launch) and
+// in the same launch), gemv_gated (the shared expert's down projection times
+// its sigmoid gate, the gate's dot product reduced in the same launch) and
 // moe_down_combine (every routed expert's down projection, the shared
 // expert's and the weighted sum into the residual stream in one launch).
 //
@@ -197,12 +197,11 @@ FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
 /// launch and takes the softmax and top-k (router_topk's result). Every
 /// thread of the block calls it (it barriers).
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND>
-FD_DEVICE void routerBlock(const uint16_t *__restrict__ x, int k,
-                           const void *w, const uint16_t *scales,
-                           const uint8_t *zeros, float *logits, int e,
-                           int topk, int renormalize, int32_t *ids,
-                           float *weights, uint32_t *done, int block,
-                           int blocks) {
+FD_DEVICE void routerBlock(const uint16_t *__restrict__ x, int k, const void *w,
+                           const uint16_t *scales, const uint8_t *zeros,
+                           float *logits, int e, int topk, int renormalize,
+                           int32_t *ids, float *weights, uint32_t *done,
+                           int block, int blocks) {
   FD_SHARED int last;
   const GemvSegment seg{w, scales, zeros, logits, e};
   gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, block);
@@ -261,15 +260,17 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
 /// prologue.
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
           int SHARED, int NORM = kNormNone, int NORM_K = 0>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) router_gemv_topk_glu(
-    const uint16_t *__restrict__ x, int k, const void *w,
-    const uint16_t *scales, const uint8_t *zeros, float *logits, int e,
-    int topk, int renormalize, int32_t *ids, float *weights, uint32_t *done,
-    const void *gate, const uint16_t *gateScales, const uint8_t *gateZeros,
-    const void *up, const uint16_t *upScales, const uint8_t *upZeros,
-    uint16_t *y, int n, const float *normH = nullptr,
-    const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
-    float normEps = 0.0f) {
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    router_gemv_topk_glu(const uint16_t *__restrict__ x, int k, const void *w,
+                         const uint16_t *scales, const uint8_t *zeros,
+                         float *logits, int e, int topk, int renormalize,
+                         int32_t *ids, float *weights, uint32_t *done,
+                         const void *gate, const uint16_t *gateScales,
+                         const uint8_t *gateZeros, const void *up,
+                         const uint16_t *upScales, const uint8_t *upZeros,
+                         uint16_t *y, int n, const float *normH = nullptr,
+                         const uint16_t *normW = nullptr,
+                         uint16_t *normOut = nullptr, float normEps = 0.0f) {
   constexpr int kThreads = WAVES * 32;
   constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
   const int routerBlocks = (e + kRowsPerBlock - 1) / kRowsPerBlock;

@@ -85,7 +85,9 @@ FD_DEVICE float halfToFloat(uint16_t h) {
 
 FD_DEVICE float sqrtF(float x) { return __builtin_sqrtf(x); }
 /// a * b + c rounded once, stated (see nvidia.h).
-FD_DEVICE float fmaF(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
+FD_DEVICE float fmaF(float a, float b, float c) {
+  return __builtin_fmaf(a, b, c);
+}
 FD_DEVICE float negInf() { return -__builtin_inff(); }
 // clang lowers these builtins to LLVM intrinsics the AMDGPU backend expands
 // (no device libm is linked with -nogpulib).

@@ -1179,6 +1179,31 @@ void checkMoeTail(int slots, int d) {
   compareAll(what, ref2, [&](size_t i) { return got[i]; }, 1e-6, 1e-6);
 }
 
+/// A random router-like matrix of `rows` x k on the device: w4a16 words and
+/// scales (KIND 1, group `group`, no zero points) or bf16 (KIND 2) scaled
+/// for logits of order 3.
+struct DeviceMatrix {
+  std::unique_ptr<DeviceBuffer<int32_t>> q;
+  std::unique_ptr<DeviceBuffer<uint16_t>> s, b;
+  const void *w() const {
+    return q ? static_cast<const void *>(q->ptr) : b->ptr;
+  }
+  const uint16_t *scales() const { return s ? s->ptr : nullptr; }
+};
+DeviceMatrix randomDeviceMatrix(int kind, int rows, int k, int group) {
+  DeviceMatrix m;
+  if (kind == fd::kernels::kSegmentW4) {
+    RandomW4 rw = randomW4(rows, k, group, false);
+    m.q = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
+    m.s = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
+  } else {
+    m.b = std::make_unique<DeviceBuffer<uint16_t>>(
+        randomBf16(static_cast<size_t>(rows) * k,
+                   3.0f / std::sqrt(static_cast<float>(k))));
+  }
+  return m;
+}
+
 /// router_gemv_topk (GEMV, softmax and top-k in one launch, the last block
 /// doing the top-k) against the unfused gemv_bf16 / gemv_w4a16 +
 /// router_topk<256> with the same ROWS / LANES / WAVES: logits bit for bit,
@@ -1194,21 +1219,9 @@ void checkRouterFused(int e, int k, int topk, bool renorm) {
   for (int round = 0; round < 3; ++round) {
     std::vector<uint16_t> x = randomBf16(k, 1.0f);
     DeviceBuffer<uint16_t> dx(x);
-    std::unique_ptr<DeviceBuffer<uint16_t>> wb, sb;
-    std::unique_ptr<DeviceBuffer<int32_t>> qb;
-    const void *w = nullptr;
-    const uint16_t *scales = nullptr;
-    if (KIND == fd::kernels::kSegmentW4) {
-      RandomW4 rw = randomW4(e, k, G, false);
-      qb = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
-      sb = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
-      w = qb->ptr;
-      scales = sb->ptr;
-    } else {
-      wb = std::make_unique<DeviceBuffer<uint16_t>>(randomBf16(
-          static_cast<size_t>(e) * k, 3.0f / std::sqrt(static_cast<float>(k))));
-      w = wb->ptr;
-    }
+    const DeviceMatrix router = randomDeviceMatrix(KIND, e, k, G);
+    const void *w = router.w();
+    const uint16_t *scales = router.scales();
     DeviceBuffer<float> logits(static_cast<size_t>(e)),
         lone(static_cast<size_t>(e));
     DeviceBuffer<int32_t> ids(static_cast<size_t>(topk)),
@@ -1272,27 +1285,6 @@ void checkRouterSharedFused(int e, int n, int k, int topk) {
   const int gluBlocks = (n + rowsPerBlock - 1) / rowsPerBlock;
   DeviceBuffer<uint32_t> done(std::vector<uint32_t>{0u}),
       loneDone(std::vector<uint32_t>{0u});
-  // One matrix's device buffers: w4a16 words and scales, or bf16.
-  struct Matrix {
-    std::unique_ptr<DeviceBuffer<int32_t>> q;
-    std::unique_ptr<DeviceBuffer<uint16_t>> s, b;
-    const void *w() const {
-      return q ? static_cast<const void *>(q->ptr) : b->ptr;
-    }
-    const uint16_t *scales() const { return s ? s->ptr : nullptr; }
-  };
-  auto matrix = [&](int kind, int rows) {
-    Matrix m;
-    if (kind == fd::kernels::kSegmentW4) {
-      RandomW4 rw = randomW4(rows, k, G, false);
-      m.q = std::make_unique<DeviceBuffer<int32_t>>(rw.packed.qweight);
-      m.s = std::make_unique<DeviceBuffer<uint16_t>>(rw.packed.scales);
-    } else {
-      m.b = std::make_unique<DeviceBuffer<uint16_t>>(randomBf16(
-          static_cast<size_t>(rows) * k, 3.0f / std::sqrt(static_cast<float>(k))));
-    }
-    return m;
-  };
   for (int round = 0; round < 3; ++round) {
     const bool norm = round == 2 && k == kNormK;
     std::vector<uint16_t> xv = randomBf16(k, 1.0f);
@@ -1305,8 +1297,9 @@ void checkRouterSharedFused(int e, int n, int k, int topk) {
           <<<1, 256>>>(h.ptr, normW.ptr, x.ptr, k, eps);
       CHECK_LAUNCH();
     }
-    Matrix router = matrix(KIND, e), gate = matrix(SHARED, n),
-           up = matrix(SHARED, n);
+    DeviceMatrix router = randomDeviceMatrix(KIND, e, k, G),
+                 gate = randomDeviceMatrix(SHARED, n, k, G),
+                 up = randomDeviceMatrix(SHARED, n, k, G);
     DeviceBuffer<float> logits(static_cast<size_t>(e)),
         loneLogits(static_cast<size_t>(e));
     DeviceBuffer<int32_t> ids(static_cast<size_t>(topk)),
@@ -1324,8 +1317,8 @@ void checkRouterSharedFused(int e, int n, int k, int topk) {
       fd::kernels::gemv_w4a16_glu<ROWS, LANES, WAVES, G, false>
           <<<gluBlocks, WAVES * 32>>>(
               static_cast<const int32_t *>(gate.w()), gate.scales(), nullptr,
-              static_cast<const int32_t *>(up.w()), up.scales(), nullptr,
-              x.ptr, loneY.ptr, n, k);
+              static_cast<const int32_t *>(up.w()), up.scales(), nullptr, x.ptr,
+              loneY.ptr, n, k);
     } else {
       fd::kernels::gemv_bf16_glu<ROWS, LANES, WAVES><<<gluBlocks, WAVES * 32>>>(
           static_cast<const uint16_t *>(gate.w()),
@@ -1338,8 +1331,8 @@ void checkRouterSharedFused(int e, int n, int k, int topk) {
           <<<routerBlocks + gluBlocks, WAVES * 32>>>(
               nullptr, k, router.w(), router.scales(), nullptr, logits.ptr, e,
               topk, 1, ids.ptr, wts.ptr, done.ptr, gate.w(), gate.scales(),
-              nullptr, up.w(), up.scales(), nullptr, y.ptr, n, h.ptr,
-              normW.ptr, published.ptr, eps);
+              nullptr, up.w(), up.scales(), nullptr, y.ptr, n, h.ptr, normW.ptr,
+              published.ptr, eps);
     } else {
       fd::kernels::router_gemv_topk_glu<ROWS, LANES, WAVES, G, false, KIND,
                                         SHARED>
@@ -1745,7 +1738,8 @@ void checkGdnConvFused(int hk, int hv, int dk, int dv, int tokens) {
   DeviceBuffer<float> daLog(aLog), ddt(randomF(hv, 0.1f)), dnorm(normW);
   const std::vector<float> zeroS(static_cast<size_t>(hv) * dk * dv, 0.0f);
   DeviceBuffer<float> state(zeroS), fusedState(zeroS);
-  DeviceBuffer<float> shift(std::vector<float>(static_cast<size_t>(kK - 1) * c, 0.0f)),
+  DeviceBuffer<float> shift(
+      std::vector<float>(static_cast<size_t>(kK - 1) * c, 0.0f)),
       ring(std::vector<float>(static_cast<size_t>(kK) * c, 0.0f));
   bool outsEqual = true;
   for (int t = 0; t < tokens; ++t) {
@@ -1759,17 +1753,15 @@ void checkGdnConvFused(int hk, int hv, int dk, int dv, int tokens) {
         qkv.ptr, convW.ptr, shift.ptr, mixed.ptr, c, kK);
     CHECK_LAUNCH();
     fd::kernels::gdn_decode<THREADS, MAX_DK, RG, SPLIT>
-        <<<hv * SPLIT, THREADS>>>(mixed.ptr, z.ptr, b.ptr, a.ptr, daLog.ptr,
-                                  ddt.ptr, dnorm.ptr, state.ptr, out.ptr,
-                                  partials.ptr, done.ptr, hk, hv, dk, dv,
-                                  1e-6f);
+        <<<hv * SPLIT, THREADS>>>(
+            mixed.ptr, z.ptr, b.ptr, a.ptr, daLog.ptr, ddt.ptr, dnorm.ptr,
+            state.ptr, out.ptr, partials.ptr, done.ptr, hk, hv, dk, dv, 1e-6f);
     CHECK_LAUNCH();
     fd::kernels::gdn_decode<THREADS, MAX_DK, RG, SPLIT, kK>
-        <<<hv * SPLIT, THREADS>>>(qkv.ptr, z.ptr, b.ptr, a.ptr, daLog.ptr,
-                                  ddt.ptr, dnorm.ptr, fusedState.ptr,
-                                  fusedOut.ptr, fusedPartials.ptr,
-                                  fusedDone.ptr, hk, hv, dk, dv, 1e-6f,
-                                  convW.ptr, position.ptr, ring.ptr);
+        <<<hv * SPLIT, THREADS>>>(
+            qkv.ptr, z.ptr, b.ptr, a.ptr, daLog.ptr, ddt.ptr, dnorm.ptr,
+            fusedState.ptr, fusedOut.ptr, fusedPartials.ptr, fusedDone.ptr, hk,
+            hv, dk, dv, 1e-6f, convW.ptr, position.ptr, ring.ptr);
     CHECK_LAUNCH();
     outsEqual = outsEqual && sameBits(out, fusedOut);
   }
@@ -1782,13 +1774,14 @@ void checkGdnConvFused(int hk, int hv, int dk, int dv, int tokens) {
     if (p < 0) {
       continue;
     }
-    windowEqual = windowEqual &&
-                  std::memcmp(sh.data() + static_cast<size_t>(j) * c,
-                              rg.data() + static_cast<size_t>(p % kK) * c,
-                              c * sizeof(float)) == 0;
+    windowEqual =
+        windowEqual && std::memcmp(sh.data() + static_cast<size_t>(j) * c,
+                                   rg.data() + static_cast<size_t>(p % kK) * c,
+                                   c * sizeof(float)) == 0;
   }
   const std::vector<uint32_t> d = fusedDone.read();
-  const bool countsZero = std::all_of(d.begin(), d.end(), [](uint32_t v) { return v == 0; });
+  const bool countsZero =
+      std::all_of(d.begin(), d.end(), [](uint32_t v) { return v == 0; });
   char what[200];
   std::snprintf(what, sizeof what,
                 "gdn_decode<SPLIT %d, CONV 4> hk=%d hv=%d dk=%d dv=%d, %d "
@@ -2208,7 +2201,7 @@ int main(int argc, char **argv) {
   checkRouterSharedFused<1, 32, 4, 2, 2>(256, 512, 2048, 8); // 35B-A3B
   checkRouterSharedFused<2, 16, 2, 1, 1>(128, 515, 2048, 8); // w4, ragged N
   checkRouterSharedFused<4, 8, 8, 2, 1>(256, 512, 2048, 8);
-  checkRouterSharedFused<1, 32, 2, 2, 2>(8, 32, 64, 2);      // tiny
+  checkRouterSharedFused<1, 32, 2, 2, 2>(8, 32, 64, 2); // tiny
   checkMoeDownFused<1, 16, 4, 2>(16, 8, 2048, 512, 2048, true);
   checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
   checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);

@@ -310,7 +310,8 @@ std::vector<TemplateInfo> build() {
   routerGlu.params.push_back({I, "SHARED"});
   for (const char *m : {"gate", "up"}) {
     routerGlu.args.push_back({In, m, "const void *"});
-    routerGlu.args.push_back({In, std::string(m) + "Scales", "const uint16_t *"});
+    routerGlu.args.push_back(
+        {In, std::string(m) + "Scales", "const uint16_t *"});
     routerGlu.args.push_back({In, std::string(m) + "Zeros", "const uint8_t *"});
   }
   routerGlu.args.push_back({Out, "y", "uint16_t *"});
@@ -376,8 +377,7 @@ std::vector<TemplateInfo> build() {
          {"gemv_w4a16", "gemv_bf16", "gemv_w8a16", "gemv_bf16_glu",
           "gemv_w4a16_glu", "gemv_segments2", "gemv_segments3",
           "gemv_segments4", "router_gemv_topk", "router_gemv_topk_glu",
-          "gemv_gated",
-          "moe_down_combine"}) {
+          "gemv_gated", "moe_down_combine"}) {
       t.prefetchesWeights |= t.name == name;
     }
   }

@@ -62,7 +62,8 @@ struct FuseRouterSharedPass
     fdk::LaunchOp router = launches[i];
     if (router.getIns().size() != kRouterIns ||
         fdt::isNullRef(router.getIns()[0])) {
-      return; // the norm prologue's form: this pass runs before fd-fuse-rms-norm
+      return; // the norm prologue's form: this pass runs before
+              // fd-fuse-rms-norm
     }
     const int64_t j = sharedGlu(launches, i);
     if (j < 0) {
@@ -132,9 +133,8 @@ struct FuseRouterSharedPass
         b, FusedLoc::get(ctx, {router.getLoc(), glu.getLoc()}),
         b.getStringAttr("router_gemv_topk_glu"), params.getDictionary(ctx),
         router.getTargetAttr(), b.getDenseI64ArrayAttr({gridX, 1, 1}),
-        router.getBlockAttr(),
-        b.getArrayAttr(ins), b.getArrayAttr(outs), scalars.getDictionary(ctx),
-        b.getArrayAttr(epilogues));
+        router.getBlockAttr(), b.getArrayAttr(ins), b.getArrayAttr(outs),
+        scalars.getDictionary(ctx), b.getArrayAttr(epilogues));
     router.erase();
     glu.erase();
     launches[i] = fused;
