@@ -313,9 +313,9 @@ FD_DEVICE const uint16_t *rmsNormPrologue(const float *__restrict__ h,
         const uint32_t lo =
             floatToBf16(hv[j][2 * q] * inv *
                         normScale<NORM == kNormZeroCentered>(wv[j][2 * q]));
-        const uint32_t hi = floatToBf16(
-            hv[j][2 * q + 1] * inv *
-            normScale<NORM == kNormZeroCentered>(wv[j][2 * q + 1]));
+        const uint32_t hi =
+            floatToBf16(hv[j][2 * q + 1] * inv *
+                        normScale<NORM == kNormZeroCentered>(wv[j][2 * q + 1]));
         words[q] = static_cast<int32_t>(lo | hi << 16);
       }
       const Vec4i v{words[0], words[1], words[2], words[3]};
@@ -440,6 +440,135 @@ FD_DEVICE void gemvW4Partial(const W4Rows<ROWS> &w,
   }
 }
 
+/// The prologue's row prepared for the w4a16 steps (fd-fuse-rms-norm
+/// kernels): x[k] as float times 16^-(k % 8) and the sum of every 32 values,
+/// in local memory. A step then reads its x with two 16-byte loads per 8
+/// values and takes its sum as one load, and a code needs no shift: code i
+/// of a word masked in place is q * 16^i, exact as a float, and
+/// (q * 16^i) * (x * 16^-i) = q * x exactly (x is bf16, far above the
+/// denormals this scaling would reach), so the dot products, their order
+/// and the sums are gemvW4Partial's bit for bit. ncu on the H200: the w4
+/// GEMVs issue 2.3-2.5 instructions per cycle, an FFMA among five to seven
+/// (2026-12-03); this path takes three per code and value.
+struct W4StagedX {
+  const float *x;
+  const float *sums; // sums[c] = x[32c] + ... + x[32c + 31], in that order
+};
+
+/// Whether a prologue row of K values is staged: its floats must fit in
+/// local memory beside the bf16 row (48 KB of static local memory a block).
+template <int K> constexpr bool kStageW4Input = K > 0 && K <= 4096;
+
+/// Where values 4q .. 4q + 3 of 32-value chunk c of a staged row of `chunks`
+/// chunks live: the quads of consecutive chunks side by side, so the lanes
+/// of a wave, which read consecutive chunks, read one contiguous span per
+/// 16-byte load (a row-major float row puts them 128 bytes apart, in the
+/// same banks: that layout measured 1.7-4x slower on the H200).
+FD_DEVICE int w4StagedIndex(int chunks, int c, int q) {
+  return (q * chunks + c) * 4;
+}
+
+/// Values 4q .. 4q + 3 of chunk c of a staged row of `chunks` chunks.
+FD_DEVICE void loadX4Staged(const float *x, int chunks, int c, int q,
+                            float *out) {
+  const Vec4i v = load16(x + w4StagedIndex(chunks, c, q));
+  out[0] = __builtin_bit_cast(float, v.x);
+  out[1] = __builtin_bit_cast(float, v.y);
+  out[2] = __builtin_bit_cast(float, v.z);
+  out[3] = __builtin_bit_cast(float, v.w);
+}
+
+/// Stages the bf16 row xs (local memory, K values) for the w4a16 steps;
+/// every thread of the block calls it (it barriers).
+template <int K, int THREADS>
+FD_DEVICE W4StagedX stageW4Input(const uint16_t *xs) {
+  static_assert(K % 32 == 0, "the w4a16 steps take 32 values");
+  FD_SHARED float xf[K];
+  FD_SHARED float sums[K / 32];
+  constexpr int kChunks = K / 32;
+  for (int c = threadX(); c < kChunks; c += THREADS) {
+    float sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float v[8];
+      unpackBf16x8(load16(xs + 32 * c + 8 * j), v);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        sum += v[i];
+        // 16^-i: exact, a power of two.
+        v[i] *= __builtin_bit_cast(float, (127u - 4u * i) << 23);
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        *reinterpret_cast<Vec4i *>(xf + w4StagedIndex(kChunks, c, 2 * j + h)) =
+            Vec4i{__builtin_bit_cast(int32_t, v[4 * h]),
+                  __builtin_bit_cast(int32_t, v[4 * h + 1]),
+                  __builtin_bit_cast(int32_t, v[4 * h + 2]),
+                  __builtin_bit_cast(int32_t, v[4 * h + 3])};
+      }
+    }
+    sums[c] = sum;
+  }
+  barrier();
+  return W4StagedX{xf, sums};
+}
+
+/// stageW4Input when STAGED, else nothing (no local memory, no barrier).
+template <bool STAGED, int K, int THREADS>
+FD_DEVICE W4StagedX segmentsStage(const uint16_t *x) {
+  if constexpr (STAGED) {
+    return stageW4Input<K, THREADS>(x);
+  } else {
+    return W4StagedX{nullptr, nullptr};
+  }
+}
+
+/// gemvW4Partial for one token over a staged row: the same products in the
+/// same order, the same sums (bit-identical), fewer instructions.
+template <int ROWS, int LANES, int GROUP, bool ZEROS>
+FD_DEVICE void gemvW4PartialStaged(const W4Rows<ROWS> &w, W4StagedX x, int k,
+                                   int lane, float (&acc)[ROWS][1]) {
+  static_assert(GROUP % 32 == 0, "a lane's 32 K-values must share a group");
+  for (int k0 = lane * 32; k0 < k; k0 += 32 * LANES) {
+    Vec4i q[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      q[r] = loadStream16(w.q[r] + k0 / 8);
+    }
+    float dot[ROWS] = {};
+    const float sx = x.sums[k0 / 32];
+#pragma unroll
+    for (int wi = 0; wi < 4; ++wi) {
+      float xv[8];
+      loadX4Staged(x.x, k / 32, k0 / 32, 2 * wi, xv);
+      loadX4Staged(x.x, k / 32, k0 / 32, 2 * wi + 1, xv + 4);
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        const int32_t word = wi == 0   ? q[r].x
+                             : wi == 1 ? q[r].y
+                             : wi == 2 ? q[r].z
+                                       : q[r].w;
+        const uint32_t u = static_cast<uint32_t>(word);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const float qi = static_cast<float>(u & (0xFu << (4 * i)));
+          dot[r] += qi * xv[i];
+        }
+      }
+    }
+    const int g = k0 / GROUP;
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      const float s = halfToFloat(w.s[r][g]);
+      float z = 8.0f;
+      if constexpr (ZEROS) {
+        z = static_cast<float>(w.z[r][g]);
+      }
+      acc[r][0] += s * (dot[r] - z * sx);
+    }
+  }
+}
+
 /// y = W x for M token rows, W in the w4a16 layout; ACCUM adds into y (the
 /// residual stream) instead of overwriting it.
 template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
@@ -457,6 +586,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                     ZEROS>(qweight, scales, zeros, n, k, blockX());
   waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
+  constexpr bool kStaged = NORM != kNormNone && kStageW4Input<NORM_K>;
+  const W4StagedX staged = segmentsStage<kStaged, NORM_K, WAVES * 32>(x);
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -466,7 +597,12 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   W4Rows<ROWS> w;
   setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(w, qweight, scales, zeros, k, rows);
   float acc[ROWS][M] = {};
-  gemvW4Partial<ROWS, LANES, M, GROUP, ZEROS>(w, x, k, split.lane, acc);
+  if constexpr (kStaged) {
+    gemvW4PartialStaged<ROWS, LANES, GROUP, ZEROS>(w, staged, k, split.lane,
+                                                   acc);
+  } else {
+    gemvW4Partial<ROWS, LANES, M, GROUP, ZEROS>(w, x, k, split.lane, acc);
+  }
   reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
                                                   split.lane);
 }
@@ -680,10 +816,13 @@ struct GemvSegment {
 /// Block `block` of segment `seg`: the rows a lone gemv_w4a16 / gemv_bf16
 /// with the same ROWS, LANES and WAVES would compute in that block, with
 /// the same arithmetic in the same order; each output times `scale`.
-template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
-FD_DEVICE void gemvSegmentBlock(const GemvSegment &seg,
-                                const uint16_t *__restrict__ x, int k,
-                                int block, float scale = 1.0f) {
+/// STAGED: x's w4a16 steps read `staged` (stageW4Input of x), the same
+/// results bit for bit.
+template <int KIND, int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS,
+          bool STAGED = false>
+FD_DEVICE void
+gemvSegmentBlock(const GemvSegment &seg, const uint16_t *__restrict__ x, int k,
+                 int block, float scale = 1.0f, W4StagedX staged = {}) {
   static_assert(KIND == kSegmentW4 || KIND == kSegmentBf16,
                 "segment kind: 1 = w4a16, 2 = bf16");
   const WaveSplit<ROWS, LANES> split(WAVES, block);
@@ -697,7 +836,12 @@ FD_DEVICE void gemvSegmentBlock(const GemvSegment &seg,
     W4Rows<ROWS> w;
     setW4Rows<0, ROWS, ROWS, GROUP, ZEROS>(
         w, static_cast<const int32_t *>(seg.w), seg.scales, seg.zeros, k, rows);
-    gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
+    if constexpr (STAGED) {
+      gemvW4PartialStaged<ROWS, LANES, GROUP, ZEROS>(w, staged, k, split.lane,
+                                                     acc);
+    } else {
+      gemvW4Partial<ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
+    }
   } else {
     Bf16Rows<ROWS> w;
     setBf16Rows<0, ROWS, ROWS>(w, static_cast<const uint16_t *>(seg.w), k,
@@ -711,23 +855,30 @@ FD_DEVICE void gemvSegmentBlock(const GemvSegment &seg,
 /// Dispatches block `block` of a launch whose segments take consecutive
 /// block ranges (each ceil(n / rows per block) blocks). Returns once the
 /// block's segment ran; the branch is uniform per block.
-template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
-          int... REST>
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, bool STAGED,
+          int KIND, int... REST>
 FD_DEVICE void gemvSegmentsDispatch(const GemvSegment *segs,
                                     const uint16_t *__restrict__ x, int k,
-                                    int block) {
+                                    int block, W4StagedX staged) {
   constexpr int kRowsPerBlock = ROWS * (32 / LANES) * WAVES;
   const int blocks = (segs[0].n + kRowsPerBlock - 1) / kRowsPerBlock;
   if (block < blocks) {
-    gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(segs[0], x, k,
-                                                             block);
+    gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS, STAGED>(
+        segs[0], x, k, block, 1.0f, staged);
     return;
   }
   if constexpr (sizeof...(REST) > 0) {
-    gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, REST...>(
-        segs + 1, x, k, block - blocks);
+    gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, STAGED, REST...>(
+        segs + 1, x, k, block - blocks, staged);
   }
 }
+
+/// The input of a gemv_segments launch: x, or the prologue's row, staged for
+/// the w4a16 segments when there are any and the row fits
+/// (kStageW4Input).
+template <int NORM, int NORM_K, int... KINDS>
+constexpr bool kSegmentsStaged = NORM != kNormNone && kStageW4Input<NORM_K> &&
+                                 ((KINDS == kSegmentW4) || ...);
 
 /// prefetchBlockRows for block `block` of a gemv_segments launch: the rows
 /// gemvSegmentsDispatch will give it.
@@ -765,8 +916,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       segs, k, blockX());
   waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
-  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1>(
-      segs, x, k, blockX());
+  constexpr bool kStaged = kSegmentsStaged<NORM, NORM_K, KIND0, KIND1>;
+  const W4StagedX staged = segmentsStage<kStaged, NORM_K, WAVES * 32>(x);
+  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, kStaged, KIND0, KIND1>(
+      segs, x, k, blockX(), staged);
 }
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
           int KIND1, int KIND2, int NORM = kNormNone, int NORM_K = 0>
@@ -785,8 +938,10 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       segs, k, blockX());
   waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
-  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2>(
-      segs, x, k, blockX());
+  constexpr bool kStaged = kSegmentsStaged<NORM, NORM_K, KIND0, KIND1, KIND2>;
+  const W4StagedX staged = segmentsStage<kStaged, NORM_K, WAVES * 32>(x);
+  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, kStaged, KIND0, KIND1,
+                       KIND2>(segs, x, k, blockX(), staged);
 }
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND0,
           int KIND1, int KIND2, int KIND3, int NORM = kNormNone, int NORM_K = 0>
@@ -808,8 +963,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                        KIND3>(segs, k, blockX());
   waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
-  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, KIND0, KIND1, KIND2,
-                       KIND3>(segs, x, k, blockX());
+  constexpr bool kStaged =
+      kSegmentsStaged<NORM, NORM_K, KIND0, KIND1, KIND2, KIND3>;
+  const W4StagedX staged = segmentsStage<kStaged, NORM_K, WAVES * 32>(x);
+  gemvSegmentsDispatch<ROWS, LANES, WAVES, GROUP, ZEROS, kStaged, KIND0, KIND1,
+                       KIND2, KIND3>(segs, x, k, blockX(), staged);
 }
 
 } // namespace fd::kernels
