@@ -445,10 +445,10 @@ FD_DEVICE void gemvW4Partial(const W4Rows<ROWS> &w,
 /// in local memory. A step then reads its x with two 16-byte loads per 8
 /// values and takes its sum as one load, and a code needs no shift: code i
 /// of a word masked in place is q * 16^i, exact as a float, and
-/// (q * 16^i) * (x * 16^-i) = q * x exactly (x * 16^-7 stays a normal float
-/// for |x| >= 2^-98, which a normalised activation of nonzero rows is), so
-/// the dot products, their order and the sums are gemvW4Partial's bit for
-/// bit. ncu on the H200: the w4
+/// (q * 16^i) * (x * 16^-i) = q * x exactly whenever |x| >= 2^-98 (x *
+/// 16^-7 a normal float), so the dot products, their order and the sums are
+/// gemvW4Partial's bit for bit; a smaller element loses low bits of a
+/// product far below any sum's rounding. ncu on the H200: the w4
 /// GEMVs issue 2.3-2.5 instructions per cycle, an FFMA among five to seven
 /// (2026-12-03); this path takes three per code and value.
 struct W4StagedX {
