@@ -464,7 +464,7 @@ template <int K> constexpr bool kStageW4Input = K > 0 && K <= 4096;
 /// chunks live: the quads of consecutive chunks side by side, so the lanes
 /// of a wave, which read consecutive chunks, read one contiguous span per
 /// 16-byte load (a row-major float row puts them 128 bytes apart, in the
-/// same banks: that layout measured 1.7-4x slower on the H200).
+/// same banks: that layout measured 1.2-2.5x slower per launch on the H200).
 FD_DEVICE int w4StagedIndex(int chunks, int c, int q) {
   return (q * chunks + c) * 4;
 }
