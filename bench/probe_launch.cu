@@ -15,13 +15,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "probe_check.h"
+#include "probe_timing.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
-
 
 constexpr int kLaunches = 1000;
 constexpr size_t kSlice = size_t(4) << 20, kBuffer = size_t(1) << 30;
@@ -107,24 +106,12 @@ double perLaunchMicros(cudaStream_t stream, bool overlap, Launch launch) {
   }
   CHECK(cudaStreamEndCapture(stream, &graph));
   CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  cudaEvent_t a, b;
-  CHECK(cudaEventCreate(&a));
-  CHECK(cudaEventCreate(&b));
-  std::vector<float> ms;
-  CHECK(cudaGraphLaunch(exec, stream)); // warm-up
-  for (int r = 0; r < 5; ++r) {
-    CHECK(cudaEventRecord(a, stream));
-    CHECK(cudaGraphLaunch(exec, stream));
-    CHECK(cudaEventRecord(b, stream));
-    CHECK(cudaEventSynchronize(b));
-    float t = 0;
-    CHECK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  std::sort(ms.begin(), ms.end());
+  // One warm-up replay, the median of 5.
+  const double ms = medianEventMs(
+      stream, [&] { CHECK(cudaGraphLaunch(exec, stream)); }, 6, 1);
   CHECK(cudaGraphExecDestroy(exec));
   CHECK(cudaGraphDestroy(graph));
-  return ms[ms.size() / 2] * 1000.0 / kLaunches;
+  return ms * 1000.0 / kLaunches;
 }
 
 int main() {
@@ -143,12 +130,12 @@ int main() {
 
   for (int overlap = 0; overlap < 2; ++overlap) {
     const char *mode = overlap ? "overlap" : "serial ";
-    double us = perLaunchMicros(stream, overlap, [&](cudaLaunchConfig_t c,
-                                                     int) {
-      c.gridDim = dim3(1);
-      c.blockDim = dim3(32);
-      CHECK(cudaLaunchKernelEx(&c, emptyKernel, sink));
-    });
+    double us =
+        perLaunchMicros(stream, overlap, [&](cudaLaunchConfig_t c, int) {
+          c.gridDim = dim3(1);
+          c.blockDim = dim3(32);
+          CHECK(cudaLaunchKernelEx(&c, emptyKernel, sink));
+        });
     std::printf("%s empty          %6.2f us per launch\n", mode, us);
     us = perLaunchMicros(stream, overlap, [&](cudaLaunchConfig_t c, int i) {
       c.gridDim = dim3(1);

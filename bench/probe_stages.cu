@@ -36,7 +36,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "probe_check.h"
+#include "probe_timing.h"
 
 #include <cooperative_groups.h>
 
@@ -181,26 +181,9 @@ unsigned blocksFor(uint64_t words, int maxBlocks) {
   return static_cast<unsigned>(std::clamp<uint64_t>(want, 1, maxBlocks));
 }
 
+/// A step's median time in ms over 20 runs after 3.
 template <typename Step> double medianStepMs(cudaStream_t stream, Step step) {
-  cudaEvent_t a, b;
-  CHECK(cudaEventCreate(&a));
-  CHECK(cudaEventCreate(&b));
-  std::vector<float> ms;
-  for (int r = 0; r < 23; ++r) {
-    CHECK(cudaEventRecord(a, stream));
-    step();
-    CHECK(cudaEventRecord(b, stream));
-    CHECK(cudaEventSynchronize(b));
-    float t = 0;
-    CHECK(cudaEventElapsedTime(&t, a, b));
-    if (r >= 3) {
-      ms.push_back(t);
-    }
-  }
-  CHECK(cudaEventDestroy(a));
-  CHECK(cudaEventDestroy(b));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return medianEventMs(stream, step, 23, 3);
 }
 
 /// One persistent configuration: its grid (every block resident, launched
