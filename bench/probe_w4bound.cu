@@ -9,7 +9,9 @@
 //           words only xor-ed (its memory traffic, no arithmetic);
 //   twin+x  the twin also loading the activations as gemv_w4a16 does (four
 //           16-byte loads per lane and step, the row's 32 values);
-//   fma     gemv_w4a16 itself;
+//   fma     gemv_w4a16's per-lane step (X_STATIONARY false);
+//   xs      gemv_w4a16's x-stationary step (gemv.h) at its own setting
+//           (XROWS, 32, XWAVES), checked bit for bit against fma;
 //   xreg    the activations held in registers instead: K / 1024 waves share
 //           a set of rows, a lane keeps its 32 values of x (times 16^-(k % 8),
 //           so a code is masked in place, as gemv.h's staged row) and their
@@ -30,6 +32,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -169,6 +172,16 @@ __global__ void __launch_bounds__(KW * RG * 32)
   }
 }
 
+/// gemv_w4a16 with its per-lane step (X_STATIONARY false).
+template <int ROWS, int LANES, int WAVES>
+__global__ void __launch_bounds__(WAVES * 32)
+    gemvW4PerLane(const int32_t *q, const uint16_t *s, const uint16_t *x,
+                  float *y, int n, int k) {
+  fd::kernels::gemvW4a16Block<ROWS, LANES, 1, WAVES, 128, false, false, false,
+                              fd::kernels::kNormNone, 0, false>(
+      q, s, nullptr, x, y, n, k, nullptr, nullptr, nullptr, 0.0f);
+}
+
 struct Copies {
   std::vector<int32_t *> q;
   std::vector<uint16_t *> s;
@@ -241,7 +254,8 @@ double relativeDiff(const float *a, const float *b, int n) {
   return diff / scale;
 }
 
-template <int ROWS, int LANES, int WAVES, int RG, int RPW, int B>
+template <int ROWS, int LANES, int WAVES, int RG, int RPW, int B, int XROWS,
+          int XWAVES>
 void shape(const char *name, int n, int k) {
   const size_t bytes = size_t(n) * k / 2;
   const int count = static_cast<int>(
@@ -275,12 +289,19 @@ void shape(const char *name, int n, int k) {
         c.q[i % count], c.s[i % count], x, y, n, k);
   });
   auto fmaLaunch = [&](int i, cudaStream_t s, float *out) {
-    fd::kernels::gemv_w4a16<ROWS, LANES, 1, WAVES, 128, false, false, false>
-        <<<fmaBlocks, WAVES * 32, 0, s>>>(c.q[i % count], c.s[i % count],
-                                          nullptr, x, out, n, k);
+    gemvW4PerLane<ROWS, LANES, WAVES><<<fmaBlocks, WAVES * 32, 0, s>>>(
+        c.q[i % count], c.s[i % count], x, out, n, k);
   };
   const double fma =
       usPerLaunch([&](int i, cudaStream_t s) { fmaLaunch(i, s, y); });
+  auto xsLaunch = [&](int i, cudaStream_t s, float *out) {
+    const int blocks = (n + XROWS * XWAVES - 1) / (XROWS * XWAVES);
+    fd::kernels::gemv_w4a16<XROWS, 32, 1, XWAVES, 128, false, false, false>
+        <<<blocks, XWAVES * 32, 0, s>>>(c.q[i % count], c.s[i % count],
+                                        nullptr, x, out, n, k);
+  };
+  const double xs =
+      usPerLaunch([&](int i, cudaStream_t s) { xsLaunch(i, s, y); });
   auto xregLaunch = [&](int i, cudaStream_t s, float *out) {
     const int blocks = (n + RG * RPW - 1) / (RG * RPW);
     if (k == 2048) {
@@ -303,13 +324,26 @@ void shape(const char *name, int n, int k) {
   CHECK(cudaGetLastError());
   CHECK(cudaDeviceSynchronize());
   const double diff = relativeDiff(y, yRef, n);
+  CHECK(cudaMemset(y, 0xFF, size_t(n) * 4));
+  xsLaunch(0, nullptr, y);
+  CHECK(cudaGetLastError());
+  std::vector<float> hy(n), hyRef(n);
+  CHECK(cudaMemcpy(hy.data(), y, size_t(n) * 4, cudaMemcpyDeviceToHost));
+  CHECK(cudaMemcpy(hyRef.data(), yRef, size_t(n) * 4, cudaMemcpyDeviceToHost));
+  const bool xsSame = std::memcmp(hy.data(), hyRef.data(), size_t(n) * 4) == 0;
   std::printf("%-22s N=%5d K=%5d %5.2f MB | stream %5.2f | twin<%d,%d,%d> "
-              "%5.2f +x %5.2f | fma %5.2f | xreg<rg %d, rpw %d, b %d> %5.2f "
+              "%5.2f +x %5.2f | fma %5.2f | xs<%d, 32, %d> %5.2f (%s) | "
+              "xreg<rg %d, rpw %d, b %d> %5.2f "
               "(max |xreg - fma| / max |fma| %.1e%s) | floor at 4.55 TB/s "
               "%4.2f us\n",
               name, n, k, (bytes + bytes / 64) / 1e6, stream, ROWS, LANES,
-              WAVES, twin, twinX, fma, RG, RPW, B, xreg, diff,
-              diff < 1e-5 ? "" : " MISMATCH", (bytes + bytes / 64) / 4.55e6);
+              WAVES, twin, twinX, fma, XROWS, XWAVES, xs,
+              xsSame ? "= fma bit for bit" : "DIFFERS from fma", RG, RPW, B,
+              xreg, diff, diff < 1e-5 ? "" : " MISMATCH",
+              (bytes + bytes / 64) / 4.55e6);
+  if (!xsSame) {
+    std::exit(1);
+  }
   for (int i = 0; i < count; ++i) {
     CHECK(cudaFree(c.q[i]));
     CHECK(cudaFree(c.s[i]));
@@ -322,22 +356,21 @@ void shape(const char *name, int n, int k) {
 } // namespace
 
 int main() {
-  // gemv_w4a16's configurations: fd-tune's fastest for these shapes on the
-  // H200 (in_proj's and the experts' gate are also the cost model's; its
-  // out_proj is (1, 32, 2)); xreg's: rows per block RG * RPW, waves
-  // K / 1024 * RG.
-  shape<2, 32, 8, 4, 4, 4>("in_proj_qkv (w4 part)", 8192, 2048);
-  shape<2, 32, 8, 4, 2, 2>("in_proj_qkv (w4 part)", 8192, 2048);
-  shape<2, 32, 8, 8, 2, 2>("in_proj_qkv (w4 part)", 8192, 2048);
-  shape<2, 32, 8, 8, 4, 4>("in_proj_qkv (w4 part)", 8192, 2048);
-  shape<2, 32, 8, 2, 4, 4>("in_proj_qkv (w4 part)", 8192, 2048);
-  shape<1, 32, 8, 2, 4, 4>("out_proj / o_proj", 2048, 4096);
-  shape<1, 32, 8, 2, 2, 2>("out_proj / o_proj", 2048, 4096);
-  shape<1, 32, 8, 4, 2, 2>("out_proj / o_proj", 2048, 4096);
-  shape<1, 32, 8, 2, 8, 4>("out_proj / o_proj", 2048, 4096);
-  shape<1, 32, 2, 4, 4, 4>("one expert's gate", 4096, 2048);
-  shape<1, 32, 2, 4, 2, 2>("one expert's gate", 4096, 2048);
-  shape<1, 32, 2, 8, 2, 2>("one expert's gate", 4096, 2048);
-  shape<1, 32, 2, 8, 4, 4>("one expert's gate", 4096, 2048);
+  // gemv_w4a16's per-lane step at fd-tune's fastest configuration for the
+  // shape on the H200 (2026-12-03); xreg at its best of step 7; xs at the
+  // settings it takes (rows per block XROWS x XWAVES).
+  shape<2, 32, 8, 8, 4, 4, 2, 8>("in_proj_qkv (w4 part)", 8192, 2048);
+  shape<2, 32, 8, 8, 4, 4, 4, 8>("in_proj_qkv (w4 part)", 8192, 2048);
+  shape<2, 32, 8, 8, 4, 4, 1, 8>("in_proj_qkv (w4 part)", 8192, 2048);
+  shape<2, 32, 8, 8, 4, 4, 2, 4>("in_proj_qkv (w4 part)", 8192, 2048);
+  shape<1, 32, 8, 2, 4, 4, 1, 8>("out_proj / o_proj", 2048, 4096);
+  shape<1, 32, 8, 2, 4, 4, 1, 4>("out_proj / o_proj", 2048, 4096);
+  shape<1, 32, 8, 2, 4, 4, 2, 8>("out_proj / o_proj", 2048, 4096);
+  shape<1, 32, 8, 2, 4, 4, 2, 4>("out_proj / o_proj", 2048, 4096);
+  shape<1, 32, 8, 2, 4, 4, 4, 4>("out_proj / o_proj", 2048, 4096);
+  shape<1, 32, 2, 8, 4, 4, 1, 2>("one expert's gate", 4096, 2048);
+  shape<1, 32, 2, 8, 4, 4, 2, 8>("one expert's gate", 4096, 2048);
+  shape<1, 32, 2, 8, 4, 4, 1, 4>("one expert's gate", 4096, 2048);
+  shape<1, 32, 2, 8, 4, 4, 4, 8>("one expert's gate", 4096, 2048);
   return 0;
 }

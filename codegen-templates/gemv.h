@@ -378,6 +378,14 @@ FD_DEVICE void setW4Rows(W4Rows<TOTAL> &out, const int32_t *qweight,
   }
 }
 
+/// A lane's running sum after one 32-value step of a w4a16 row: acc + s (dot
+/// - z sx), as two stated fused multiply-adds so that every w4 path (per
+/// lane, staged, x-stationary) rounds the same way whatever the compiler
+/// would contract.
+FD_DEVICE float w4StepSum(float acc, float s, float z, float dot, float sx) {
+  return fmaF(s, fmaF(-z, sx, dot), acc);
+}
+
 /// One lane's partial dot products of a w4a16 GEMV over the rows of `w`: its
 /// K slice is 32 values per step, LANES lanes per row.
 template <int ROWS, int LANES, int M, int GROUP, bool ZEROS>
@@ -434,7 +442,7 @@ FD_DEVICE void gemvW4Partial(const W4Rows<ROWS> &w,
       }
 #pragma unroll
       for (int m = 0; m < M; ++m) {
-        acc[r][m] += s * (dot[r][m] - z * sx[m]);
+        acc[r][m] = w4StepSum(acc[r][m], s, z, dot[r][m], sx[m]);
       }
     }
   }
@@ -565,23 +573,180 @@ FD_DEVICE void gemvW4PartialStaged(const W4Rows<ROWS> &w, W4StagedX x, int k,
       if constexpr (ZEROS) {
         z = static_cast<float>(w.z[r][g]);
       }
-      acc[r][0] += s * (dot[r] - z * sx);
+      acc[r][0] = w4StepSum(acc[r][0], s, z, dot[r], sx);
     }
   }
 }
 
-/// y = W x for M token rows, W in the w4a16 layout; ACCUM adds into y (the
-/// residual stream) instead of overwriting it.
+/// One row of a w4a16 matrix: its packed words, scales and zero points.
+struct W4Row {
+  const int32_t *q;
+  const uint16_t *s;
+  const uint8_t *z;
+};
+
+/// The x-stationary w4a16 step (one token, K = 1024 C, 32 lanes a row).
+/// gemvW4Partial re-reads a lane's 32 activations for every step of every
+/// row it walks, so a wave moves two to four times as many bytes of x
+/// through L1 as of weights: 1.4-1.5 us of a 4.8-6.3 us launch on the H200
+/// (bench/probe_w4bound.cu). Here wave w of a block takes chunk w % C of K
+/// for the rows of row group w / C: each lane loads its 32 values of the
+/// chunk once (times 16^-(k % 8), as the staged row) and walks the group's
+/// rows, kW4XBatch rows' loads in flight. Each lane leaves its scale and (dot
+/// - z sx) per row and chunk in local memory; after a barrier a wave sums,
+/// per lane, the chunks of its ROWS rows in K order with w4StepSum and then
+/// across the lanes, so every output equals gemvW4Partial's with LANES 32
+/// bit for bit (check-kernels compares them).
+constexpr int kW4XBatch = 4;
+/// The largest K the step takes (C <= 4) and the local memory it may use:
+/// the buffer is sized for the largest C the block shape allows.
+constexpr int kW4XMaxChunks = 4;
+constexpr int kW4XMaxLocalBytes = 32 * 1024;
+
+/// Whether a block of WAVES waves with R partial rows (ROWS x WAVES per
+/// matrix) can take the step over C chunks.
+template <int WAVES, int R, int C>
+constexpr bool kW4XFits = C <= kW4XMaxChunks && WAVES % C == 0 &&
+                          C * R * 2 * kWaveSize * 4 <= kW4XMaxLocalBytes;
+
+/// Floats of local memory the step needs for that block (0: never taken).
+template <int WAVES, int R>
+constexpr int kW4XLocalFloats = kW4XFits<WAVES, R, 4>   ? 4 * R * 2 * kWaveSize
+                                : kW4XFits<WAVES, R, 2> ? 2 * R * 2 * kWaveSize
+                                : kW4XFits<WAVES, R, 1> ? R * 2 * kWaveSize
+                                                        : 0;
+
+template <int C> struct W4XChunks {
+  static constexpr int value = C;
+};
+
+template <int C, int WAVES, int R, typename F>
+FD_DEVICE bool w4XTry(int k, F &f) {
+  if constexpr (kW4XFits<WAVES, R, C>) {
+    if (k == 1024 * C) {
+      f(W4XChunks<C>{});
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Runs f(W4XChunks<C>{}) for the C with k == 1024 C when the block fits it;
+/// false (f not run) otherwise.
+template <int WAVES, int R, typename F>
+FD_DEVICE bool w4XDispatch(int k, F f) {
+  return w4XTry<1, WAVES, R>(k, f) || w4XTry<2, WAVES, R>(k, f) ||
+         w4XTry<4, WAVES, R>(k, f);
+}
+
+/// One block of the step (every thread calls it: it barriers). MATS
+/// matrices (1, or a GLU's gate and up) over the block's ROWS x WAVES rows
+/// from blockRow0; rowOf(mat, row) gives the pointers of a row below n;
+/// store(row, sums) gets row's MATS dot products, from lane 0 of a wave, for
+/// the rows below n. part: kW4XLocalFloats<WAVES, MATS * ROWS * WAVES>.
+template <int C, int ROWS, int WAVES, int MATS, int GROUP, bool ZEROS,
+          typename RowOf, typename Store>
+FD_DEVICE void w4XStationaryBlock(RowOf rowOf, const uint16_t *__restrict__ x,
+                                  int n, int k, int blockRow0, float *part,
+                                  Store store) {
+  static_assert(kWaveSize == 32, "a lane holds 32 of a chunk's 1024 values");
+  static_assert(GROUP % 32 == 0, "a lane's 32 K-values must share a group");
+  constexpr int kGroupRows = ROWS * C;       // rows of a row group
+  constexpr int kRows = MATS * kGroupRows;   // partial rows of a wave
+  constexpr int kBatch = kRows < kW4XBatch ? kRows : kW4XBatch;
+  constexpr int kGroupFloats = kRows * 2 * kWaveSize;
+  constexpr int kChunkFloats = (WAVES / C) * kGroupFloats;
+  static_assert(kRows % kBatch == 0, "rows in whole batches");
+  const int wave = threadX() / kWaveSize, lane = laneId();
+  const int chunk = wave % C, rowGroup = wave / C;
+  const int row0 = blockRow0 + rowGroup * kGroupRows;
+  const int kBase = chunk * 1024 + lane * 32;
+  float xr[32];
+  float sx = 0.0f;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    float v[8];
+    unpackBf16x8(load16(x + kBase + 8 * j), v);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      sx += v[i];
+      // 16^-i: exact, a power of two.
+      xr[8 * j + i] = v[i] * __builtin_bit_cast(float, (127u - 4u * i) << 23);
+    }
+  }
+  const int g = kBase / GROUP;
+  float *mine = part + chunk * kChunkFloats + rowGroup * kGroupFloats;
+#pragma unroll 1
+  for (int j0 = 0; j0 < kRows; j0 += kBatch) {
+    Vec4i w[kBatch];
+    float s[kBatch], z[kBatch];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int j = j0 + b, mat = j / kGroupRows;
+      const int row = row0 + j % kGroupRows < n ? row0 + j % kGroupRows : n - 1;
+      const W4Row r = rowOf(mat, row);
+      w[b] = loadStream16(r.q + kBase / 8);
+      s[b] = halfToFloat(r.s[g]);
+      z[b] = 8.0f;
+      if constexpr (ZEROS) {
+        z[b] = static_cast<float>(r.z[g]);
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const uint32_t words[4] = {
+          static_cast<uint32_t>(w[b].x), static_cast<uint32_t>(w[b].y),
+          static_cast<uint32_t>(w[b].z), static_cast<uint32_t>(w[b].w)};
+      float dot = 0.0f;
+#pragma unroll
+      for (int wi = 0; wi < 4; ++wi) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          dot += static_cast<float>(words[wi] & (0xFu << (4 * i))) *
+                 xr[8 * wi + i];
+        }
+      }
+      mine[(2 * (j0 + b)) * kWaveSize + lane] = s[b];
+      mine[(2 * (j0 + b) + 1) * kWaveSize + lane] = fmaF(-z[b], sx, dot);
+    }
+  }
+  barrier();
+  // Wave (rowGroup, chunk) finishes rows chunk * ROWS .. of its group.
+  const float *groupPart = part + rowGroup * kGroupFloats;
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    const int j = chunk * ROWS + r;
+    float sums[MATS];
+#pragma unroll
+    for (int mat = 0; mat < MATS; ++mat) {
+      const int pj = mat * kGroupRows + j;
+      float acc = 0.0f;
+#pragma unroll
+      for (int c = 0; c < C; ++c) {
+        const float *p = groupPart + c * kChunkFloats + 2 * pj * kWaveSize;
+        acc = fmaF(p[lane], p[kWaveSize + lane], acc);
+      }
+      sums[mat] = waveSum<32>(acc);
+    }
+    if (lane == 0 && row0 + j < n) {
+      store(row0 + j, sums);
+    }
+  }
+}
+
+/// gemv_w4a16's body. One token, 32 lanes a row, no prologue and K in {1024,
+/// 2048, 4096} with K / 1024 dividing WAVES take the x-stationary step;
+/// X_STATIONARY false keeps the per-lane one (check-kernels compares the two
+/// through a kernel of its own: the plan names gemv_w4a16's parameters only).
 template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
-          bool OUT_BF16, bool ACCUM, int NORM = kNormNone, int NORM_K = 0>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
-    gemv_w4a16(const int32_t *__restrict__ qweight,
-               const uint16_t *__restrict__ scales,
-               const uint8_t *__restrict__ zeros,
-               const uint16_t *__restrict__ x, void *__restrict__ y, int n,
-               int k, const float *normH = nullptr,
-               const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
-               float normEps = 0.0f) {
+          bool OUT_BF16, bool ACCUM, int NORM, int NORM_K, bool X_STATIONARY>
+FD_DEVICE void gemvW4a16Block(const int32_t *__restrict__ qweight,
+                              const uint16_t *__restrict__ scales,
+                              const uint8_t *__restrict__ zeros,
+                              const uint16_t *__restrict__ x,
+                              void *__restrict__ y, int n, int k,
+                              const float *normH, const uint16_t *normW,
+                              uint16_t *normOut, float normEps) {
   static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
   prefetchBlockRows<kSegmentW4, ROWS * (32 / LANES) * WAVES, WAVES * 32, GROUP,
                     ZEROS>(qweight, scales, zeros, n, k, blockX());
@@ -589,6 +754,26 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   constexpr bool kStaged = NORM != kNormNone && kStageW4Input<NORM_K>;
   const W4StagedX staged = segmentsStage<kStaged, NORM_K, WAVES * 32>(x);
+  constexpr int kXFloats = kW4XLocalFloats<WAVES, ROWS * WAVES>;
+  if constexpr (X_STATIONARY && M == 1 && LANES == 32 && NORM == kNormNone &&
+                kXFloats > 0) {
+    FD_SHARED float part[kXFloats];
+    const int64_t kWords = k / 8, groups = k / GROUP;
+    auto rowOf = [&](int, int row) {
+      return W4Row{qweight + row * kWords, scales + row * groups,
+                   ZEROS ? zeros + row * groups : nullptr};
+    };
+    auto store = [&](int row, const float(&sums)[1]) {
+      storeOut<OUT_BF16, ACCUM>(y, row, sums[0]);
+    };
+    if (w4XDispatch<WAVES, ROWS * WAVES>(k, [&](auto chunks) {
+          w4XStationaryBlock<decltype(chunks)::value, ROWS, WAVES, 1, GROUP,
+                             ZEROS>(rowOf, x, n, k, blockX() * ROWS * WAVES,
+                                    part, store);
+        })) {
+      return;
+    }
+  }
   const WaveSplit<ROWS, LANES> split(WAVES);
   if (split.waveRow0 >= n) {
     return;
@@ -606,6 +791,23 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
   }
   reduceAndStore<ROWS, LANES, M, OUT_BF16, ACCUM>(acc, y, n, split.row0,
                                                   split.lane);
+}
+
+/// y = W x for M token rows, W in the w4a16 layout; ACCUM adds into y (the
+/// residual stream) instead of overwriting it.
+template <int ROWS, int LANES, int M, int WAVES, int GROUP, bool ZEROS,
+          bool OUT_BF16, bool ACCUM, int NORM = kNormNone, int NORM_K = 0>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
+    gemv_w4a16(const int32_t *__restrict__ qweight,
+               const uint16_t *__restrict__ scales,
+               const uint8_t *__restrict__ zeros,
+               const uint16_t *__restrict__ x, void *__restrict__ y, int n,
+               int k, const float *normH = nullptr,
+               const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
+               float normEps = 0.0f) {
+  gemvW4a16Block<ROWS, LANES, M, WAVES, GROUP, ZEROS, OUT_BF16, ACCUM, NORM,
+                 NORM_K, true>(qweight, scales, zeros, x, y, n, k, normH,
+                               normW, normOut, normEps);
 }
 
 /// The routed experts' GEMV: blockY is the top-k slot, whose expert id is

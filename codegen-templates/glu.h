@@ -105,22 +105,50 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_glu(
 /// The routed experts' gate/up: blockY is the top-k slot whose expert id is
 /// read from device memory; weights [E, N, ...] in the w4a16 layout; x one
 /// row shared by every slot; y bf16 [slots][N] (the down projection's input).
-template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
+/// LANES 32 with K in {1024, 2048, 4096}, K / 1024 dividing WAVES, takes
+/// gemv.h's x-stationary step for both matrices (bit-identical to the
+/// per-lane one, which X_STATIONARY false keeps: check-kernels' own kernel).
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS,
+          bool X_STATIONARY>
+FD_DEVICE void gemvW4a16ExpertsGluBlock(
     const int32_t *__restrict__ gateQ, const uint16_t *__restrict__ gateScales,
     const uint8_t *__restrict__ gateZeros, const int32_t *__restrict__ upQ,
     const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
     const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
     uint16_t *__restrict__ y, int n, int k) {
   waitForPreviousLaunch();
-  const WaveSplit<ROWS, LANES> split(WAVES);
-  if (split.waveRow0 >= n) {
-    return;
-  }
   const int slot = blockY();
   const int64_t e = expertIds[slot];
   const int64_t words = static_cast<int64_t>(n) * (k / 8);
   const int64_t groups = static_cast<int64_t>(n) * (k / GROUP);
+  constexpr int kXFloats = kW4XLocalFloats<WAVES, 2 * ROWS * WAVES>;
+  if constexpr (X_STATIONARY && LANES == 32 && kXFloats > 0) {
+    FD_SHARED float part[kXFloats];
+    const int64_t rowWords = k / 8, rowGroups = k / GROUP;
+    // Selected, not indexed: a run-time index into a pointer array would
+    // put it on the stack.
+    auto rowOf = [&](int mat, int row) {
+      const int64_t w = e * words + row * rowWords;
+      const int64_t g = e * groups + row * rowGroups;
+      return W4Row{(mat ? upQ : gateQ) + w, (mat ? upScales : gateScales) + g,
+                   ZEROS ? (mat ? upZeros : gateZeros) + g : nullptr};
+    };
+    uint16_t *ySlot = y + static_cast<int64_t>(slot) * n;
+    auto store = [&](int row, const float(&sums)[2]) {
+      ySlot[row] = floatToBf16(siluF(sums[0]) * sums[1]);
+    };
+    if (w4XDispatch<WAVES, 2 * ROWS * WAVES>(k, [&](auto chunks) {
+          w4XStationaryBlock<decltype(chunks)::value, ROWS, WAVES, 2, GROUP,
+                             ZEROS>(rowOf, x, n, k, blockX() * ROWS * WAVES,
+                                    part, store);
+        })) {
+      return;
+    }
+  }
+  const WaveSplit<ROWS, LANES> split(WAVES);
+  if (split.waveRow0 >= n) {
+    return;
+  }
   int rows[ROWS];
   clampRows<ROWS>(split.row0, n, rows);
   W4Rows<2 * ROWS> w;
@@ -134,6 +162,18 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
   gemvW4Partial<2 * ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
   reduceGluAndStore<ROWS, LANES>(acc, y + static_cast<int64_t>(slot) * n, n,
                                  split.row0, split.lane);
+}
+
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
+    const int32_t *__restrict__ gateQ, const uint16_t *__restrict__ gateScales,
+    const uint8_t *__restrict__ gateZeros, const int32_t *__restrict__ upQ,
+    const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
+    const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
+    uint16_t *__restrict__ y, int n, int k) {
+  gemvW4a16ExpertsGluBlock<ROWS, LANES, WAVES, GROUP, ZEROS, true>(
+      gateQ, gateScales, gateZeros, upQ, upScales, upZeros, expertIds, x, y, n,
+      k);
 }
 
 /// Gate and up bf16 [N][K] (the shared expert of the released checkpoints).

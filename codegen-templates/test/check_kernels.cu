@@ -388,6 +388,59 @@ bool sameBits(const DeviceBuffer<T> &a, const DeviceBuffer<T> &b) {
   return std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
 }
 
+/// gemv_w4a16's x-stationary step (one token, 32 lanes, K = 1024 C with C
+/// dividing WAVES) against its per-lane step (X_STATIONARY false) on the same
+/// random weights, bit for bit, outputs poisoned first; ACCUM from the same
+/// random base. The tolerance check of the step is checkW4's.
+/// gemv_w4a16 and gemv_w4a16_experts_glu with the per-lane step forced.
+template <int ROWS, int WAVES, int GROUP, bool ZEROS, bool ACCUM>
+__global__ void __launch_bounds__(WAVES * 32)
+    gemvW4a16PerLane(const int32_t *q, const uint16_t *s, const uint8_t *z,
+                     const uint16_t *x, void *y, int n, int k) {
+  fd::kernels::gemvW4a16Block<ROWS, 32, 1, WAVES, GROUP, ZEROS, false, ACCUM,
+                              fd::kernels::kNormNone, 0, false>(
+      q, s, z, x, y, n, k, nullptr, nullptr, nullptr, 0.0f);
+}
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+__global__ void __launch_bounds__(WAVES * 32) gemvW4a16ExpertsGluPerLane(
+    const int32_t *gateQ, const uint16_t *gateScales, const uint8_t *gateZeros,
+    const int32_t *upQ, const uint16_t *upScales, const uint8_t *upZeros,
+    const int32_t *expertIds, const uint16_t *x, uint16_t *y, int n, int k) {
+  fd::kernels::gemvW4a16ExpertsGluBlock<ROWS, LANES, WAVES, GROUP, ZEROS,
+                                        false>(gateQ, gateScales, gateZeros,
+                                               upQ, upScales, upZeros,
+                                               expertIds, x, y, n, k);
+}
+
+template <int ROWS, int WAVES, int GROUP, bool ZEROS, bool ACCUM>
+void checkW4XStationarySame(int n, int k) {
+  RandomW4 rw = randomW4(n, k, GROUP, ZEROS);
+  std::vector<uint16_t> x = randomBf16(k, 1.0f);
+  DeviceBuffer<int32_t> dq(rw.packed.qweight);
+  DeviceBuffer<uint16_t> ds(rw.packed.scales), dx(x);
+  DeviceBuffer<uint8_t> dz(rw.packed.zeros);
+  std::vector<float> base =
+      ACCUM ? randomF(n, 3.0f) : std::vector<float>(n, std::nanf(""));
+  DeviceBuffer<float> y0(base), y1(base);
+  constexpr int rowsPerBlock = ROWS * WAVES;
+  const int blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+  fd::kernels::gemv_w4a16<ROWS, 32, 1, WAVES, GROUP, ZEROS, false, ACCUM>
+      <<<blocks, WAVES * 32>>>(dq.ptr, ds.ptr, dz.ptr, dx.ptr, y0.ptr, n, k);
+  CHECK_LAUNCH();
+  gemvW4a16PerLane<ROWS, WAVES, GROUP, ZEROS, ACCUM>
+      <<<blocks, WAVES * 32>>>(dq.ptr, ds.ptr, dz.ptr, dx.ptr, y1.ptr, n, k);
+  CHECK_LAUNCH();
+  const std::vector<float> a = y0.read();
+  const bool finite = std::all_of(a.begin(), a.end(),
+                                  [](float v) { return std::isfinite(v); });
+  char what[160];
+  std::snprintf(what, sizeof what,
+                "gemv_w4a16 x-stationary = per-lane <rows %d, waves %d, g %d, "
+                "zeros %d%s> N=%d K=%d",
+                ROWS, WAVES, GROUP, ZEROS, ACCUM ? ", +=" : "", n, k);
+  reportExact(what, finite && sameBits(y0, y1));
+}
+
 /// The RMSNorm prologue (fd-fuse-rms-norm) against rms_norm and the unfused
 /// GEMV on the same float residual row: every fused output bit-identical,
 /// the published row equal to rms_norm's, outputs poisoned first. NORM 1
@@ -988,6 +1041,17 @@ void checkGluExperts(int e, int slots, int n, int k) {
                              n, k);
   CHECK_LAUNCH();
   launchSiluMul(g.ptr, u.ptr, dyu.ptr, static_cast<int>(total));
+  DeviceBuffer<uint16_t> dyp(total);
+  gemvW4a16ExpertsGluPerLane<ROWS, LANES, WAVES, G, false>
+      <<<grid, WAVES * 32>>>(dgq.ptr, dgs.ptr, dz.ptr, duq.ptr, dus.ptr, dz.ptr,
+                             di.ptr, dx.ptr, dyp.ptr, n, k);
+  CHECK_LAUNCH();
+  char same[160];
+  std::snprintf(same, sizeof same,
+                "gemv_w4a16_experts_glu = its per-lane step <rows %d, lanes "
+                "%d, waves %d> N=%d K=%d",
+                ROWS, LANES, WAVES, n, k);
+  reportExact(same, sameBits(dy, dyp));
   char what[160];
   std::snprintf(what, sizeof what,
                 "gemv_w4a16_experts_glu<rows %d, lanes %d, waves %d> E=%d "
@@ -2160,6 +2224,13 @@ int main(int argc, char **argv) {
   checkW4<2, 32, 2, 4, 32, true, true>(1000, 1024);
   checkW4<1, 32, 3, 4, 64, false, false>(777, 512);
   checkW4<2, 8, 3, 4, 64, false, false>(777, 512);
+  checkW4<1, 32, 1, 8, 32, true, false, true>(2050, 4096); // x-stationary, zp
+  checkW4<2, 32, 1, 2, 128, false, false>(1000, 1024);
+  checkW4<4, 32, 1, 8, 128, false, false>(8192, 2048); // 32 KB of partials
+  checkW4XStationarySame<1, 8, 128, false, true>(2048, 4096); // out_proj +=
+  checkW4XStationarySame<2, 8, 128, false, false>(8192, 2048);
+  checkW4XStationarySame<1, 4, 32, true, true>(2050, 4096); // ragged N, zp
+  checkW4XStationarySame<2, 2, 64, true, false>(1001, 1024);
   checkBf16<2, 32, 1, 4, false>(256, 2048);       // router
   checkBf16<4, 32, 1, 4, true>(512, 2048);        // shared expert gate/up
   checkBf16<1, 16, 1, 8, false, true>(2048, 512); // shared down += h
@@ -2188,6 +2259,9 @@ int main(int argc, char **argv) {
   checkExperts<8>(16, 8, 2050, 512, false);
   checkGluExperts<1, 32, 2>(16, 8, 512, 2048); // Qwen3.5 experts gate/up
   checkGluExperts<2, 16, 4>(16, 8, 520, 2048);
+  checkGluExperts<2, 32, 8>(16, 8, 512, 2048); // x-stationary, 16 KB
+  checkGluExperts<1, 32, 4>(16, 8, 520, 2048); // ragged N
+  checkGluExperts<1, 32, 4>(16, 8, 256, 4096); // four chunks
   checkGluW4<1, 32, 2, 128, false>(512, 2048);
   checkGluW4<2, 8, 4, 32, true>(1030, 512);
   checkGluBf16<1, 32, 2>(512, 2048); // shared expert gate/up

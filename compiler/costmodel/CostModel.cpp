@@ -102,6 +102,26 @@ int64_t GemvShape::bytesWithoutNorm() const {
   return slots * (weights + y + x);
 }
 
+int xStationaryChunks(const GemvShape &shape, const GemvConfig &config) {
+  const bool w4 = shape.kind == GemvShape::W4 ||
+                  shape.kind == GemvShape::W4Experts;
+  if (!shape.xStationaryForm || !w4 || !shape.segments.empty() ||
+      shape.sumSlots || shape.m != 1 || shape.normK != 0 ||
+      config.lanes != 32 || shape.k % 1024 != 0) {
+    return 0;
+  }
+  const int64_t chunks = shape.k / 1024;
+  const int64_t partialRows =
+      (shape.glu ? 2 : 1) * static_cast<int64_t>(config.rowsPerBlock());
+  constexpr int64_t kMaxLocalBytes = 32 * 1024, kBytesPerRowChunk = 2 * 32 * 4;
+  if ((chunks != 1 && chunks != 2 && chunks != 4) ||
+      config.waves % chunks != 0 ||
+      chunks * partialRows * kBytesPerRowChunk > kMaxLocalBytes) {
+    return 0;
+  }
+  return static_cast<int>(chunks);
+}
+
 std::vector<GemvConfig> gemvCandidates(const GemvShape &shape) {
   std::vector<GemvConfig> out;
   for (int lanes : {32, 16, 8}) {
@@ -146,13 +166,27 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
   const int64_t blocksPerUnit = wavesPerUnit / config.waves;
   const int64_t capacity = blocksPerUnit * t.units;
   p.rounds = capacity > 0 ? ceilDiv(p.blocks, capacity) : 0;
-  p.stepsPerWave = shape.stepsPerWave(config.lanes, config.waves);
+  p.xStationaryChunks = xStationaryChunks(shape, config);
+  // The x-stationary step: one round for the wave's x, then its rows' loads
+  // in batches of gemv.h's kW4XBatch (4).
+  p.stepsPerWave =
+      p.xStationaryChunks > 0
+          ? 1 + ceilDiv((shape.glu ? 2 : 1) * config.rows *
+                            p.xStationaryChunks,
+                        4)
+          : shape.stepsPerWave(config.lanes, config.waves);
   const double laneK = static_cast<double>(config.lanes) *
                        static_cast<double>(shape.kPerLaneStep());
   p.idleLanes = std::max(0.0, 1.0 - static_cast<double>(shape.k) / laneK);
   p.launchMicros = t.launchMicroseconds;
-  p.bandwidthMicros =
-      static_cast<double>(p.bytes) / t.bandwidth * 1e6 + t.memoryLatencyMicros;
+  // A grid of fewer blocks than units streams from only that many: the
+  // bandwidth scales down with them (H200, fd-tune: out_proj in 64 blocks
+  // of 32 rows 7.75 us, in 256 of 8 rows 5.46 us, 2026-12-03).
+  const double filled =
+      std::min(1.0, static_cast<double>(p.blocks) / std::max(1, t.units));
+  p.bandwidthMicros = static_cast<double>(p.bytes) / (t.bandwidth * filled) *
+                          1e6 +
+                      t.memoryLatencyMicros;
   // The prologue's reads of the row (written by the previous launch, so
   // cached) and its barrier: about one latency before a block's first
   // weight load.
@@ -162,8 +196,27 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
                          static_cast<double>(p.stepsPerWave + prologueSteps) *
                          t.memoryLatencyMicros
                    : 1e30; // does not fit on the target at all
+  // The activations' loads, for the templates with both steps (where the
+  // term decides between them): the per-lane step reloads a lane's 32
+  // values of x for each of its row group's steps, N K 2 / ROWS bytes
+  // through L1; the x-stationary step once per wave, 1 / C of that. Added
+  // to the weights' time, as measured on the H200 (bench/probe_w4bound).
+  // Counted as for 32 lanes a row whatever LANES: groups of fewer lanes
+  // share addresses, but fd-tune measured 8 and 16 lanes 1.1-2.3x slower at
+  // K = 2048-4096 there, for reasons the other terms do not see.
+  const bool w4 = shape.kind == GemvShape::W4 ||
+                  shape.kind == GemvShape::W4Experts;
+  if (w4 && shape.xStationaryForm && t.activationLoadBandwidth > 0) {
+    const double bytes = static_cast<double>(shape.n) *
+                         static_cast<double>(shape.slots) *
+                         static_cast<double>(shape.k) * 2.0 *
+                         static_cast<double>(shape.m) / config.rows /
+                         std::max(1, p.xStationaryChunks);
+    p.activationMicros = bytes / t.activationLoadBandwidth * 1e6;
+  }
   p.boundBy = p.latencyMicros >= p.bandwidthMicros ? "latency" : "bandwidth";
-  p.micros = std::max(p.bandwidthMicros, p.latencyMicros) + p.launchMicros;
+  p.micros = std::max(p.bandwidthMicros, p.latencyMicros) +
+             p.activationMicros + p.launchMicros;
   return p;
 }
 

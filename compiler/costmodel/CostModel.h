@@ -14,9 +14,15 @@
 //   - the tail: a last, partly filled round costs a whole one;
 //   - the launch overhead inside a replayed graph;
 //   - an RMSNorm prologue (normK): its row and weight read once, and per
-//     round one more memory latency before the first weight load.
-// The prediction is max(bandwidth term, latency term) + launch: whichever of
-// the memory system and the latency-bound issue rate is the bottleneck.
+//     round one more memory latency before the first weight load;
+//   - the w4 steps' activation loads through L1, for the templates that
+//     have gemv.h's x-stationary step (where the target's rate is measured):
+//     the per-lane step reloads a lane's 32 values of x for every step of
+//     its row group (N K 2 / ROWS bytes), the x-stationary step (where the
+//     setting takes it) once a wave (1 / C of that).
+// The prediction is max(bandwidth term, latency term) + activations + launch:
+// whichever of the memory system and the latency-bound issue rate is the
+// bottleneck, then the activations' L1 traffic, measured to add to it.
 // Plain C++.
 //
 //===----------------------------------------------------------------------===//
@@ -66,6 +72,9 @@ struct GemvShape {
   /// float row of normK values and its norm weight and writes the bf16 row
   /// to local memory (0: no prologue).
   int64_t normK = 0;
+  /// The template takes gemv.h's x-stationary step where the setting allows
+  /// it (gemv_w4a16, gemv_w4a16_experts_glu): see xStationaryChunks.
+  bool xStationaryForm = false;
   /// The elements of K one lane consumes per step (one 16-byte weight load);
   /// segments: the coarsest (LANES must suit every segment).
   int64_t kPerLaneStep() const;
@@ -90,6 +99,12 @@ struct GemvConfig {
   int blockThreads() const { return waves * 32; }
 };
 
+/// The chunks C of K (K = 1024 C) of the x-stationary step `config` takes
+/// for `shape`, 0 where it takes the per-lane step: gemv.h's kW4XFits (one
+/// token, no prologue, 32 lanes, C in {1, 2, 4} dividing WAVES, the
+/// partials of every row and chunk within 32 KB of local memory).
+int xStationaryChunks(const GemvShape &shape, const GemvConfig &config);
+
 /// Every setting the model weighs for `shape` (those the template accepts
 /// for it: LANES below 32 only where K fills them).
 std::vector<GemvConfig> gemvCandidates(const GemvShape &shape);
@@ -102,6 +117,8 @@ struct Prediction {
   double bandwidthMicros = 0; // bytes at peak + one latency
   double latencyMicros = 0;   // rounds x steps x latency
   double launchMicros = 0;
+  double activationMicros = 0; // the w4 steps' x loads through L1
+  int xStationaryChunks = 0;   // 0: the per-lane step
   Occupancy occupancy;
   int64_t blocks = 0, rounds = 0, stepsPerWave = 0;
   int64_t bytes = 0;

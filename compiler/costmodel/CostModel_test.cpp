@@ -166,6 +166,77 @@ TEST(CostModel, FewerResidentWavesMeanMoreRounds) {
   EXPECT_GE(wide.latencyMicros, narrow.latencyMicros);
 }
 
+GemvShape outProj() {
+  // GDN's out_proj / attention's o_proj: N=2048, K=4096, int4 g128.
+  GemvShape s;
+  s.kind = GemvShape::W4;
+  s.n = 2048;
+  s.k = 4096;
+  s.group = 128;
+  s.accumulate = true;
+  s.xStationaryForm = true;
+  return s;
+}
+
+TEST(CostModel, XStationaryStepWhereTheTemplateTakesIt) {
+  GemvShape s = outProj();
+  EXPECT_EQ(xStationaryChunks(s, {1, 32, 8}), 4);
+  EXPECT_EQ(xStationaryChunks(s, {4, 32, 8}), 4); // 4 x 32 rows x 256 B
+  EXPECT_EQ(xStationaryChunks(s, {1, 32, 2}), 0); // 4 chunks, 2 waves
+  EXPECT_EQ(xStationaryChunks(s, {1, 16, 8}), 0);
+  GemvShape other = s;
+  other.xStationaryForm = false;
+  EXPECT_EQ(xStationaryChunks(other, {1, 32, 8}), 0);
+  other = s;
+  other.normK = 4096;
+  EXPECT_EQ(xStationaryChunks(other, {1, 32, 8}), 0);
+  other = s;
+  other.k = 8192; // C = 8: not taken
+  EXPECT_EQ(xStationaryChunks(other, {1, 32, 8}), 0);
+  other = s;
+  other.k = 1536;
+  EXPECT_EQ(xStationaryChunks(other, {1, 32, 8}), 0);
+  GemvShape glu; // the experts' gate/up: both matrices' partials
+  glu.kind = GemvShape::W4Experts;
+  glu.n = 512;
+  glu.k = 2048;
+  glu.slots = 8;
+  glu.group = 128;
+  glu.glu = true;
+  glu.xStationaryForm = true;
+  EXPECT_EQ(xStationaryChunks(glu, {4, 32, 8}), 2); // 2 x 64 rows: 32 KB
+  glu.k = 4096;
+  EXPECT_EQ(xStationaryChunks(glu, {4, 32, 8}), 0); // 64 KB
+  EXPECT_EQ(xStationaryChunks(glu, {1, 32, 4}), 4);
+}
+
+TEST(CostModel, ActivationLoadsOncePerWaveInTheXStationaryStep) {
+  const TargetInfo &h100 = *lookupTarget("sm_90");
+  GemvShape s = outProj();
+  // (1, 32, 2): 4 chunks do not divide 2 waves, the per-lane step.
+  Prediction a = predictGemv(h100, s, {1, 32, 2}, 48, 0);
+  Prediction b = predictGemv(h100, s, {1, 32, 8}, 48, 8192);
+  // N K 2 bytes of x through L1 for one row a lane group.
+  EXPECT_EQ(a.xStationaryChunks, 0);
+  EXPECT_NEAR(a.activationMicros,
+              2048.0 * 4096 * 2 / h100.activationLoadBandwidth * 1e6, 1e-9);
+  EXPECT_NEAR(b.activationMicros, a.activationMicros / 4, 1e-9);
+  EXPECT_EQ(b.xStationaryChunks, 4);
+  EXPECT_EQ(b.stepsPerWave, 2); // x, then one batch of 4 rows
+  EXPECT_LT(b.micros, a.micros);
+  // Counted as for 32 lanes whatever LANES; ROWS rows share a load.
+  EXPECT_NEAR(predictGemv(h100, s, {1, 16, 2}, 48, 0).activationMicros,
+              a.activationMicros, 1e-9);
+  EXPECT_NEAR(predictGemv(h100, s, {2, 32, 2}, 48, 0).activationMicros,
+              a.activationMicros / 2, 1e-9);
+  // No measured rate, no term; no term for templates without the step.
+  const TargetInfo &strix = *lookupTarget("gfx1151");
+  EXPECT_EQ(predictGemv(strix, s, {1, 32, 2}, 48, 0).activationMicros, 0.0);
+  GemvShape other = s;
+  other.xStationaryForm = false;
+  EXPECT_EQ(predictGemv(h100, other, {1, 32, 2}, 48, 0).activationMicros, 0.0);
+}
+
 Candidate candidate(GemvConfig c, double us, int waves, int regs,
                     int spills = 0) {
   Candidate k;

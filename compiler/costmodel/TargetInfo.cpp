@@ -53,8 +53,14 @@ const TargetInfo kTargets[] = {
     // (2026-12-03, docs/performance.md). The AMD targets keep 4096 (the
     // router only), as measured on the H100 in stream order before the
     // one-round prologue; not measured on AMD.
+    // Activation loads: 11.5 TB/s through the SMs' L1. On the H200 (the
+    // H100's SM at the same clocks), bench/probe_w4bound.cu's twin kernel
+    // with and without gemv_w4a16's x loads: +1.38, +1.52 and +1.50 us for
+    // 16.8 MB of them at in_proj, out_proj and an expert's gate, +0.31 us
+    // for 4.2 MB at K = 512 with 16 lanes (2026-12-03, docs/performance.md).
+    // Not measured on the AMD targets: no term there.
     {"sm_90", false, 132, 1, 32, 65536, 256, 64, 32, 228 * 1024, 3.1e12, 1.9,
-     0.35, 50 << 20, true, 32, 32768},
+     0.35, 50 << 20, true, 32, 32768, 11.5e12},
 };
 
 } // namespace

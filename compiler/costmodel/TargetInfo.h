@@ -60,6 +60,10 @@ struct TargetInfo {
   /// the plan's: the most output rows of a reader that takes the RMSNorm
   /// prologue (every block repeats it).
   int64_t normFoldMaxRows = 4096;
+  /// Bytes per second the w4 steps' activation loads move through L1 over
+  /// the whole GPU, as measured added to a launch's time (the cost model's
+  /// activation term); 0 where not measured (no term).
+  double activationLoadBandwidth = 0;
 };
 
 /// The description of `name`, or null.
