@@ -198,19 +198,22 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
                    : 1e30; // does not fit on the target at all
   // The activations' loads, for the templates with both steps (where the
   // term decides between them): the per-lane step reloads a lane's 32
-  // values of x for each of its row group's steps, N K 2 / ROWS bytes
-  // through L1; the x-stationary step once per wave, 1 / C of that. Added
-  // to the weights' time, as measured on the H200 (bench/probe_w4bound).
-  // Counted as for 32 lanes a row whatever LANES: groups of fewer lanes
-  // share addresses, but fd-tune measured 8 and 16 lanes 1.1-2.3x slower at
-  // K = 2048-4096 there, for reasons the other terms do not see.
+  // values of x for each of its steps, N K 2 bytes through L1 at one row a
+  // lane group; the x-stationary step once per wave, 1 / C of that. Added to
+  // the weights' time, as measured on the H200 (bench/probe_w4bound).
+  // Counted as for one row of 32 lanes whatever ROWS and LANES: on the H200
+  // neither more rows a group (out_proj 5.46 -> 5.52 us, the experts' gate/up
+  // 6.35 -> 6.66, fd-tune) nor fewer lanes (1.1-2.3x slower) made the
+  // per-lane step faster, and the x-stationary step slows with the rows a
+  // wave walks in series (out_proj 3.87 us at 1 row, 4.84 at 2, the probe;
+  // 2026-12-04), which the other terms do not see.
   const bool w4 = shape.kind == GemvShape::W4 ||
                   shape.kind == GemvShape::W4Experts;
   if (w4 && shape.xStationaryForm && t.activationLoadBandwidth > 0) {
     const double bytes = static_cast<double>(shape.n) *
                          static_cast<double>(shape.slots) *
                          static_cast<double>(shape.k) * 2.0 *
-                         static_cast<double>(shape.m) / config.rows /
+                         static_cast<double>(shape.m) /
                          std::max(1, p.xStationaryChunks);
     p.activationMicros = bytes / t.activationLoadBandwidth * 1e6;
   }

@@ -17,9 +17,9 @@
 //     round one more memory latency before the first weight load;
 //   - the w4 steps' activation loads through L1, for the templates that
 //     have gemv.h's x-stationary step (where the target's rate is measured):
-//     the per-lane step reloads a lane's 32 values of x for every step of
-//     its row group (N K 2 / ROWS bytes), the x-stationary step (where the
-//     setting takes it) once a wave (1 / C of that).
+//     the per-lane step reloads a lane's 32 values of x for every step (N K
+//     2 bytes), the x-stationary step (where the setting takes it) once a
+//     wave (1 / C of that); ROWS and LANES left out, as measured (.cpp).
 // The prediction is max(bandwidth term, latency term) + activations + launch:
 // whichever of the memory system and the latency-bound issue rate is the
 // bottleneck, then the activations' L1 traffic, measured to add to it.

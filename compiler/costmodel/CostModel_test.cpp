@@ -224,11 +224,13 @@ TEST(CostModel, ActivationLoadsOncePerWaveInTheXStationaryStep) {
   EXPECT_EQ(b.xStationaryChunks, 4);
   EXPECT_EQ(b.stepsPerWave, 2); // x, then one batch of 4 rows
   EXPECT_LT(b.micros, a.micros);
-  // Counted as for 32 lanes whatever LANES; ROWS rows share a load.
+  // Counted as for one row of 32 lanes whatever ROWS and LANES.
   EXPECT_NEAR(predictGemv(h100, s, {1, 16, 2}, 48, 0).activationMicros,
               a.activationMicros, 1e-9);
   EXPECT_NEAR(predictGemv(h100, s, {2, 32, 2}, 48, 0).activationMicros,
-              a.activationMicros / 2, 1e-9);
+              a.activationMicros, 1e-9);
+  EXPECT_NEAR(predictGemv(h100, s, {2, 32, 8}, 64, 16384).activationMicros,
+              b.activationMicros, 1e-9);
   // No measured rate, no term; no term for templates without the step.
   const TargetInfo &strix = *lookupTarget("gfx1151");
   EXPECT_EQ(predictGemv(strix, s, {1, 32, 2}, 48, 0).activationMicros, 0.0);
