@@ -2272,6 +2272,9 @@ int main(int argc, char **argv) {
   checkSegments<2, 32, 2, 128, false, 1, 1, 1>({8192, 512, 512}, 2048);
   checkSegments<1, 32, 2, 128, false, 2, 2>({256, 1}, 2048);
   checkSegments<2, 16, 4, 32, true, 2, 1, 2, 1>({77, 1030, 5, 259}, 512);
+  // x-stationary w4 segments: in_proj's setting, ragged N with zero points.
+  checkSegments<2, 32, 8, 128, false, 1, 1, 2, 2>({8192, 4096, 32, 32}, 2048);
+  checkSegments<1, 32, 4, 32, true, 1, 2, 1>({2050, 40, 1030}, 4096);
   checkRouter(256, 8, true);
   checkRouter(8, 2, true);
   checkRouter(128, 8, false);
