@@ -734,7 +734,7 @@ FD_DEVICE void w4XStationaryBlock(RowOf rowOf, const uint16_t *__restrict__ x,
   }
 }
 
-/// gemv_w4a16's body. One token, 32 lanes a row, no prologue and K in {1024,
+/// gemv_w4a16's body after its prefetch and wait. One token, 32 lanes a row, no prologue and K in {1024,
 /// 2048, 4096} with K / 1024 dividing WAVES take the x-stationary step;
 /// X_STATIONARY false keeps the per-lane one (check-kernels compares the two
 /// through a kernel of its own: the plan names gemv_w4a16's parameters only).
@@ -748,9 +748,6 @@ FD_DEVICE void gemvW4a16Block(const int32_t *__restrict__ qweight,
                               const float *normH, const uint16_t *normW,
                               uint16_t *normOut, float normEps) {
   static_assert(NORM == kNormNone || M == 1, "the prologue normalises one row");
-  prefetchBlockRows<kSegmentW4, ROWS * (32 / LANES) * WAVES, WAVES * 32, GROUP,
-                    ZEROS>(qweight, scales, zeros, n, k, blockX());
-  waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, WAVES * 32>(x, normH, normW, normOut, normEps);
   constexpr bool kStaged = NORM != kNormNone && kStageW4Input<NORM_K>;
   const W4StagedX staged = segmentsStage<kStaged, NORM_K, WAVES * 32>(x);
@@ -805,6 +802,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
                int k, const float *normH = nullptr,
                const uint16_t *normW = nullptr, uint16_t *normOut = nullptr,
                float normEps = 0.0f) {
+  prefetchBlockRows<kSegmentW4, ROWS * (32 / LANES) * WAVES, WAVES * 32, GROUP,
+                    ZEROS>(qweight, scales, zeros, n, k, blockX());
+  waitForPreviousLaunch();
   gemvW4a16Block<ROWS, LANES, M, WAVES, GROUP, ZEROS, OUT_BF16, ACCUM, NORM,
                  NORM_K, true>(qweight, scales, zeros, x, y, n, k, normH,
                                normW, normOut, normEps);

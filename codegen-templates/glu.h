@@ -108,6 +108,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_glu(
 /// LANES 32 with K in {1024, 2048, 4096}, K / 1024 dividing WAVES, takes
 /// gemv.h's x-stationary step for both matrices (bit-identical to the
 /// per-lane one, which X_STATIONARY false keeps: check-kernels' own kernel).
+/// The body after the kernel's wait.
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS,
           bool X_STATIONARY>
 FD_DEVICE void gemvW4a16ExpertsGluBlock(
@@ -116,7 +117,6 @@ FD_DEVICE void gemvW4a16ExpertsGluBlock(
     const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
     const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
     uint16_t *__restrict__ y, int n, int k) {
-  waitForPreviousLaunch();
   const int slot = blockY();
   const int64_t e = expertIds[slot];
   const int64_t words = static_cast<int64_t>(n) * (k / 8);
@@ -171,6 +171,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
     const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
     const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
     uint16_t *__restrict__ y, int n, int k) {
+  waitForPreviousLaunch();
   gemvW4a16ExpertsGluBlock<ROWS, LANES, WAVES, GROUP, ZEROS, true>(
       gateQ, gateScales, gateZeros, upQ, upScales, upZeros, expertIds, x, y, n,
       k);
