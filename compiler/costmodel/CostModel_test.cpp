@@ -166,6 +166,23 @@ TEST(CostModel, FewerResidentWavesMeanMoreRounds) {
   EXPECT_GE(wide.latencyMicros, narrow.latencyMicros);
 }
 
+TEST(CostModel, GridsUnderTheUnitCountStreamFromFewerUnits) {
+  const TargetInfo &h100 = *lookupTarget("sm_90");
+  GemvShape s; // 2048 x 4096 w4: 64 blocks of 32 rows on 132 SMs
+  s.kind = GemvShape::W4;
+  s.n = 2048;
+  s.k = 4096;
+  s.group = 128;
+  Prediction few = predictGemv(h100, s, {4, 32, 8}, 64, 0);
+  Prediction many = predictGemv(h100, s, {1, 32, 8}, 64, 0);
+  EXPECT_EQ(few.blocks, 64);
+  EXPECT_EQ(many.blocks, 256);
+  const double bytesUs = s.bytes() / h100.bandwidth * 1e6;
+  EXPECT_NEAR(few.bandwidthMicros,
+              bytesUs * 132.0 / 64.0 + h100.memoryLatencyMicros, 1e-9);
+  EXPECT_NEAR(many.bandwidthMicros, bytesUs + h100.memoryLatencyMicros, 1e-9);
+}
+
 GemvShape outProj() {
   // GDN's out_proj / attention's o_proj: N=2048, K=4096, int4 g128.
   GemvShape s;
