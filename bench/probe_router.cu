@@ -6,15 +6,14 @@
 // drop part of its work:
 //   gemv    the logits only (no count, no top-k);
 //   count   the logits, each block counted, the last resets the count;
-//   argmax  + the last block's softmax and k rounds of wave argmax (the
-//           tail before 2026-12-04);
-//   sorted  + the softmax and waveTopSorted (moe.h's tail now);
+//   argmax  + the last block's softmax and k rounds of wave argmax (moe.h's
+//           tail);
 // each with and without the RMSNorm prologue and with and without the shared
 // expert's 128 blocks. 200 launches captured back to back in a graph, each
 // over its own copy of the weights (copies enough for 4x the L2), with and
 // without programmatic dependent launch (the plan's overlapped launches),
-// the median of 7 replays after 2; µs per launch. The sorted tail's ids and
-// weights are checked against argmax's (bit for bit) on every copy.
+// the median of 7 replays after 2; µs per launch. The probe's ids and weights
+// are checked against the template's (bit for bit) on 4 random copies.
 //   nvcc -std=c++17 -O3 -arch=sm_90 -Icodegen-templates bench/probe_router.cu
 //     -o probe && ./probe
 //
@@ -38,7 +37,7 @@ constexpr int kRows = 1, kLanes = 32, kWaves = 4, kThreads = kWaves * 32;
 constexpr int kRowsPerBlock = kRows * (32 / kLanes) * kWaves;
 constexpr int kRouterBlocks = kE / kRowsPerBlock, kGluBlocks = kN / kRowsPerBlock;
 
-enum Mode { kGemv, kCount, kArgmax, kSorted };
+enum Mode { kGemv, kCount, kArgmax };
 
 template <int MODE, int NORM, bool GLU>
 __global__ void __launch_bounds__(kThreads)
@@ -81,7 +80,7 @@ __global__ void __launch_bounds__(kThreads)
   }
   fenceDevice();
   if (MODE != kCount && threadX() < kWaveSize) {
-    softmaxTopkWave<MODE == kSorted>(logits, kE, kTopk, 1, ids, weights);
+    softmaxTopkWave(logits, kE, kTopk, 1, ids, weights);
   }
   if (threadX() == 0) {
     *done = 0;
@@ -152,49 +151,61 @@ double time(const Weights &wts, const Buffers &b, bool overlap) {
   });
 }
 
+/// router_gemv_topk_glu over copy `copy` with `c`'s stream and attributes.
+void launchTemplate(const Weights &wts, const Buffers &b, size_t copy,
+                    cudaLaunchConfig_t c) {
+  c.gridDim = dim3(kRouterBlocks + kGluBlocks);
+  c.blockDim = dim3(kThreads);
+  CHECK(cudaLaunchKernelEx(
+      &c,
+      router_gemv_topk_glu<kRows, kLanes, kWaves, 32, false, kSegmentBf16,
+                           kSegmentBf16, kNormZeroCentered, kK>,
+      static_cast<const uint16_t *>(nullptr), kK,
+      static_cast<const void *>(wts.w[copy]),
+      static_cast<const uint16_t *>(nullptr),
+      static_cast<const uint8_t *>(nullptr), b.logits, kE, kTopk, 1, b.ids,
+      b.weights, b.done, static_cast<const void *>(wts.gate[copy]),
+      static_cast<const uint16_t *>(nullptr),
+      static_cast<const uint8_t *>(nullptr),
+      static_cast<const void *>(wts.up[copy]),
+      static_cast<const uint16_t *>(nullptr),
+      static_cast<const uint8_t *>(nullptr), b.y, kN,
+      static_cast<const float *>(b.h), static_cast<const uint16_t *>(b.normW),
+      static_cast<uint16_t *>(nullptr), 1e-6f));
+}
+
 /// The template itself, as the plan launches it.
 double timeTemplate(const Weights &wts, const Buffers &b, bool overlap) {
   return usPerLaunch(overlap, [&](cudaLaunchConfig_t c, int i) {
-    const size_t copy = i % wts.w.size();
-    c.gridDim = dim3(kRouterBlocks + kGluBlocks);
-    CHECK(cudaLaunchKernelEx(
-        &c,
-        router_gemv_topk_glu<kRows, kLanes, kWaves, 32, false, kSegmentBf16,
-                             kSegmentBf16, kNormZeroCentered, kK>,
-        static_cast<const uint16_t *>(nullptr), kK,
-        static_cast<const void *>(wts.w[copy]),
-        static_cast<const uint16_t *>(nullptr),
-        static_cast<const uint8_t *>(nullptr), b.logits, kE, kTopk, 1, b.ids,
-        b.weights, b.done, static_cast<const void *>(wts.gate[copy]),
-        static_cast<const uint16_t *>(nullptr),
-        static_cast<const uint8_t *>(nullptr),
-        static_cast<const void *>(wts.up[copy]),
-        static_cast<const uint16_t *>(nullptr),
-        static_cast<const uint8_t *>(nullptr), b.y, kN,
-        static_cast<const float *>(b.h), static_cast<const uint16_t *>(b.normW),
-        static_cast<uint16_t *>(nullptr), 1e-6f));
+    launchTemplate(wts, b, i % wts.w.size(), c);
   });
 }
 
-/// The sorted tail's ids and weights against argmax's over copy `copy`.
+/// The probe's argmax tail against the template's ids and weights over copy
+/// `copy`, bit for bit (the probe times the template's pieces, so they must
+/// compute what it computes).
 bool sameTopk(const Weights &wts, const Buffers &b, size_t copy) {
   std::vector<int32_t> ids[2];
   std::vector<float> weights[2];
-  for (int sorted = 0; sorted < 2; ++sorted) {
+  for (int probe = 0; probe < 2; ++probe) {
     CHECK(cudaMemset(b.ids, 0xFF, kTopk * 4));
     CHECK(cudaMemset(b.weights, 0xFF, kTopk * 4));
-    auto kernel = sorted ? routerProbe<kSorted, kNormZeroCentered, false>
-                         : routerProbe<kArgmax, kNormZeroCentered, false>;
-    kernel<<<kRouterBlocks, kThreads>>>(b.x, wts.w[copy], wts.gate[copy],
+    if (probe) {
+      routerProbe<kArgmax, kNormZeroCentered, false>
+          <<<kRouterBlocks, kThreads>>>(b.x, wts.w[copy], wts.gate[copy],
                                         wts.up[copy], b.y, b.logits, b.ids,
                                         b.weights, b.done, b.h, b.normW);
-    CHECK(cudaGetLastError());
+      CHECK(cudaGetLastError());
+    } else {
+      cudaLaunchConfig_t c{};
+      launchTemplate(wts, b, copy, c);
+    }
     CHECK(cudaDeviceSynchronize());
-    ids[sorted].resize(kTopk);
-    weights[sorted].resize(kTopk);
-    CHECK(cudaMemcpy(ids[sorted].data(), b.ids, kTopk * 4,
+    ids[probe].resize(kTopk);
+    weights[probe].resize(kTopk);
+    CHECK(cudaMemcpy(ids[probe].data(), b.ids, kTopk * 4,
                      cudaMemcpyDeviceToHost));
-    CHECK(cudaMemcpy(weights[sorted].data(), b.weights, kTopk * 4,
+    CHECK(cudaMemcpy(weights[probe].data(), b.weights, kTopk * 4,
                      cudaMemcpyDeviceToHost));
   }
   return ids[0] == ids[1] &&
@@ -238,7 +249,7 @@ int main() {
   for (size_t i = 0; i < 4; ++i) {
     same = same && sameTopk(wts, b, i);
   }
-  std::printf("sorted tail vs argmax tail (4 random copies): %s\n",
+  std::printf("probe argmax tail vs the template (4 random copies): %s\n",
               same ? "identical" : "DIFFERENT");
   std::printf("%zu weight copies of %.1f MB; us per launch\n", copies,
               perCopy / 1e6);
@@ -250,8 +261,6 @@ int main() {
       [&](bool o) { return timeTemplate(wts, b, o); });
   row("glu+norm  argmax",
       [&](bool o) { return time<kArgmax, kNormZeroCentered, true>(wts, b, o); });
-  row("glu+norm  sorted",
-      [&](bool o) { return time<kSorted, kNormZeroCentered, true>(wts, b, o); });
   row("glu+norm  count",
       [&](bool o) { return time<kCount, kNormZeroCentered, true>(wts, b, o); });
   row("glu+norm  gemv",
@@ -262,8 +271,6 @@ int main() {
       [&](bool o) { return time<kGemv, kNormNone, true>(wts, b, o); });
   row("router+norm argmax",
       [&](bool o) { return time<kArgmax, kNormZeroCentered, false>(wts, b, o); });
-  row("router+norm sorted",
-      [&](bool o) { return time<kSorted, kNormZeroCentered, false>(wts, b, o); });
   row("router+norm count",
       [&](bool o) { return time<kCount, kNormZeroCentered, false>(wts, b, o); });
   row("router+norm gemv",

@@ -127,12 +127,16 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 /// the logits in registers, kMaxFusedExperts / 32 per lane of one wave.
 constexpr int kMaxFusedExperts = 512;
 
-/// Lane l's softmax probabilities of logits l, l + kWaveSize, ... into p
-/// (-inf past e): fp32, the maximum subtracted, divided by the sum.
-FD_DEVICE void waveSoftmax(const float *logits, int e,
-                           float (&p)[kMaxFusedExperts / kWaveSize]) {
+/// Softmax over e logits and the top k (largest first, lowest index on ties),
+/// renormalised when `renormalize` — router_topk's result — by one wave:
+/// lane l holds logits l, l + 32, ... in registers, so the k rounds of
+/// argmax are shuffles with no block barrier. e <= kMaxFusedExperts.
+/// Results are written by lane 0.
+FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
+                               int renormalize, int32_t *ids, float *weights) {
   constexpr int kPer = kMaxFusedExperts / kWaveSize;
   const int lane = laneId();
+  float p[kPer];
   float m = negInf();
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
@@ -155,124 +159,6 @@ FD_DEVICE void waveSoftmax(const float *logits, int e,
     if (lane + j * kWaveSize < e) {
       p[j] /= sum;
     }
-  }
-}
-
-/// The router's rank order: the larger probability first, the lower index
-/// on ties (router_topk's).
-FD_DEVICE bool rankedBefore(float av, int ai, float bv, int bi) {
-  return av > bv || (av == bv && ai < bi);
-}
-
-/// Puts the earlier-ranked of two (probability, index) pairs first.
-FD_DEVICE void orderPair(float &av, int &ai, float &bv, int &bi) {
-  if (rankedBefore(bv, bi, av, ai)) {
-    const float tv = av;
-    const int ti = ai;
-    av = bv;
-    ai = bi;
-    bv = tv;
-    bi = ti;
-  }
-}
-
-/// The most experts softmaxTopkWave picks with the sorted lists below; more
-/// take k rounds of argmax.
-constexpr int kSortedTopk = 8;
-
-/// The top kSortedTopk of the wave's probabilities in rank order, in every
-/// lane: each lane sorts its own values into a list, then five butterfly
-/// rounds merge a lane's list with its partner's (the better of a[t] and
-/// b[T-1-t] is the top T of both as a bitonic sequence, which three rounds
-/// of compare-exchange sort). The pairs are distinct, so this is exactly the
-/// set and order k rounds of argmax give, found in 5 shuffle rounds of 16
-/// values instead of k rounds of 10 (an empty slot is (-inf, 0x7fffffff), as
-/// an argmax round with nothing left returns).
-FD_DEVICE void waveTopSorted(const float (&p)[kMaxFusedExperts / kWaveSize],
-                             int e, float (&v)[kSortedTopk],
-                             int (&id)[kSortedTopk]) {
-  constexpr int kPer = kMaxFusedExperts / kWaveSize, kT = kSortedTopk;
-  const int lane = laneId();
-#pragma unroll
-  for (int t = 0; t < kT; ++t) {
-    v[t] = negInf();
-    id[t] = 0x7fffffff;
-  }
-#pragma unroll
-  for (int j = 0; j < kPer; ++j) {
-    const int i = lane + j * kWaveSize;
-    // -inf and NaN are never picked by argmax's `p > best` either.
-    if (i < e && p[j] > negInf()) {
-      float cv = p[j];
-      int ci = i;
-#pragma unroll
-      for (int t = 0; t < kT; ++t) {
-        orderPair(v[t], id[t], cv, ci);
-      }
-    }
-  }
-#pragma unroll
-  for (int mask = kWaveSize / 2; mask > 0; mask >>= 1) {
-    float ov[kT];
-    int oi[kT];
-#pragma unroll
-    for (int t = 0; t < kT; ++t) {
-      ov[t] = shflXor(v[t], mask);
-      oi[t] = shflXorInt(id[t], mask);
-    }
-#pragma unroll
-    for (int t = 0; t < kT; ++t) {
-      if (rankedBefore(ov[kT - 1 - t], oi[kT - 1 - t], v[t], id[t])) {
-        v[t] = ov[kT - 1 - t];
-        id[t] = oi[kT - 1 - t];
-      }
-    }
-#pragma unroll
-    for (int d = kT / 2; d > 0; d >>= 1) {
-#pragma unroll
-      for (int t = 0; t < kT; ++t) {
-        if ((t & d) == 0) {
-          orderPair(v[t], id[t], v[t + d], id[t + d]);
-        }
-      }
-    }
-  }
-}
-
-/// Softmax over e logits and the top k (largest first, lowest index on ties),
-/// renormalised when `renormalize` — router_topk's result — by one wave:
-/// lane l holds logits l, l + 32, ... in registers, so no block barrier is
-/// needed. k <= kSortedTopk takes waveTopSorted (SORTED, the default; false
-/// is the argmax rounds, kept for bench/probe_router.cu), more k rounds of
-/// argmax. e <= kMaxFusedExperts. Results are written by lane 0.
-template <bool SORTED = true>
-FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
-                               int renormalize, int32_t *ids, float *weights) {
-  constexpr int kPer = kMaxFusedExperts / kWaveSize;
-  const int lane = laneId();
-  float p[kPer];
-  waveSoftmax(logits, e, p);
-  if (SORTED && k <= kSortedTopk) {
-    float v[kSortedTopk];
-    int id[kSortedTopk];
-    waveTopSorted(p, e, v, id);
-    if (lane == 0) {
-      float chosenSum = 0.0f;
-#pragma unroll
-      for (int r = 0; r < kSortedTopk; ++r) {
-        if (r < k) {
-          chosenSum += v[r];
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < kSortedTopk; ++r) {
-        if (r < k) {
-          ids[r] = id[r];
-          weights[r] = renormalize ? v[r] / chosenSum : v[r];
-        }
-      }
-    }
-    return;
   }
   float chosenSum = 0.0f;
   for (int r = 0; r < k; ++r) {

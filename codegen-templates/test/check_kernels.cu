@@ -1211,52 +1211,6 @@ void checkRouter(int e, int k, bool renorm) {
       1e-9);
 }
 
-/// One wave's softmax and top-k both ways: the sorted lists (SORTED true,
-/// k <= kSortedTopk) and the k rounds of argmax.
-__global__ void softmaxTopkBoth(const float *logits, int e, int k,
-                                int renormalize, int32_t *ids, float *weights,
-                                int32_t *argmaxIds, float *argmaxWeights) {
-  fd::kernels::softmaxTopkWave<true>(logits, e, k, renormalize, ids, weights);
-  fd::kernels::softmaxTopkWave<false>(logits, e, k, renormalize, argmaxIds,
-                                      argmaxWeights);
-}
-
-/// softmaxTopkWave's sorted lists against its argmax rounds, bit for bit:
-/// logits from `levels` values (many ties; 0 = continuous), `nans` and
-/// `ninfs` of them NaN and -inf at random places.
-void checkTopkSorted(int e, int k, int levels, int nans, int ninfs,
-                     uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> logits = randomF(e, 2.0f);
-  if (levels > 0) {
-    for (auto &v : logits) {
-      v = static_cast<float>(rng() % levels) * 0.25f;
-    }
-  }
-  for (int i = 0; i < nans; ++i) {
-    logits[rng() % e] = NAN;
-  }
-  for (int i = 0; i < ninfs; ++i) {
-    logits[rng() % e] = -INFINITY;
-  }
-  DeviceBuffer<float> dl(logits);
-  DeviceBuffer<int32_t> ids(static_cast<size_t>(k)), argmaxIds(static_cast<size_t>(k));
-  DeviceBuffer<float> wts(static_cast<size_t>(k)), argmaxWts(static_cast<size_t>(k));
-  ids.poison();
-  argmaxIds.poison();
-  wts.poison();
-  argmaxWts.poison();
-  softmaxTopkBoth<<<1, 32>>>(dl.ptr, e, k, 1, ids.ptr, wts.ptr, argmaxIds.ptr,
-                             argmaxWts.ptr);
-  CHECK_LAUNCH();
-  char what[160];
-  std::snprintf(what, sizeof what,
-                "softmaxTopkWave sorted = argmax E=%d k=%d levels=%d nan=%d "
-                "-inf=%d",
-                e, k, levels, nans, ninfs);
-  reportExact(what, sameBits(ids, argmaxIds) && sameBits(wts, argmaxWts));
-}
-
 void checkMoeTail(int slots, int d) {
   std::vector<float> gate = randomF(static_cast<size_t>(slots) * d, 2.0f),
                      up = randomF(gate.size(), 1.0f);
@@ -2322,13 +2276,6 @@ int main(int argc, char **argv) {
   checkSegments<2, 32, 8, 128, false, 1, 1, 2, 2>({8192, 4096, 32, 32}, 2048);
   checkSegments<1, 32, 4, 32, true, 1, 2, 1>({2050, 40, 1030}, 4096);
   checkRouter(256, 8, true);
-  checkTopkSorted(256, 8, 0, 0, 0, 1);
-  checkTopkSorted(256, 8, 3, 0, 0, 2);   // ties everywhere
-  checkTopkSorted(512, 8, 40, 3, 5, 3);  // ties, NaN, -inf
-  checkTopkSorted(300, 5, 0, 0, 0, 4);   // ragged E, k < 8
-  checkTopkSorted(33, 8, 2, 0, 0, 5);
-  checkTopkSorted(8, 8, 0, 0, 0, 6);     // k = E
-  checkTopkSorted(12, 8, 0, 9, 0, 7);    // fewer finite logits than k
   checkRouter(8, 2, true);
   checkRouter(128, 8, false);
   checkMoeTail(8, 2048);
