@@ -108,29 +108,20 @@ uint16_t *deviceBf16(size_t count, bool random, std::mt19937 &rng) {
 template <typename Launch> double usPerLaunch(bool overlap, Launch launch) {
   cudaStream_t stream;
   CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  cudaGraph_t graph;
-  CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  for (int i = 0; i < kLaunches; ++i) {
-    cudaLaunchAttribute attr{};
-    attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr.val.programmaticStreamSerializationAllowed = 1;
-    cudaLaunchConfig_t config{};
-    config.stream = stream;
-    config.attrs = &attr;
-    config.numAttrs = overlap ? 1 : 0;
-    config.blockDim = dim3(kThreads);
-    launch(config, i);
-  }
-  CHECK(cudaStreamEndCapture(stream, &graph));
-  CHECK(cudaGetLastError());
-  cudaGraphExec_t exec;
-  CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  const double ms = medianEventMs(
-      stream, [&] { CHECK(cudaGraphLaunch(exec, stream)); }, 9, 2);
-  CHECK(cudaGraphExecDestroy(exec));
-  CHECK(cudaGraphDestroy(graph));
+  const double us = graphMicrosPerLaunch(
+      stream, kLaunches, [&](int i, cudaStream_t s) {
+        cudaLaunchAttribute attr{};
+        attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr.val.programmaticStreamSerializationAllowed = 1;
+        cudaLaunchConfig_t config{};
+        config.stream = s;
+        config.attrs = &attr;
+        config.numAttrs = overlap ? 1 : 0;
+        config.blockDim = dim3(kThreads);
+        launch(config, i);
+      });
   CHECK(cudaStreamDestroy(stream));
-  return ms * 1000.0 / kLaunches;
+  return us;
 }
 
 struct Buffers {

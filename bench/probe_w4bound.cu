@@ -221,21 +221,9 @@ Copies makeCopies(int n, int k, int count) {
 template <typename Launch> double usPerLaunch(Launch launch) {
   cudaStream_t stream;
   CHECK(cudaStreamCreate(&stream));
-  cudaGraph_t graph;
-  CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  for (int i = 0; i < kLaunches; ++i) {
-    launch(i, stream);
-  }
-  CHECK(cudaStreamEndCapture(stream, &graph));
-  CHECK(cudaGetLastError());
-  cudaGraphExec_t exec;
-  CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  const double ms = medianEventMs(
-      stream, [&] { CHECK(cudaGraphLaunch(exec, stream)); }, 9, 2);
-  CHECK(cudaGraphExecDestroy(exec));
-  CHECK(cudaGraphDestroy(graph));
+  const double us = graphMicrosPerLaunch(stream, kLaunches, launch);
   CHECK(cudaStreamDestroy(stream));
-  return ms * 1000.0 / kLaunches;
+  return us;
 }
 
 /// The largest |a - b| over the largest |b| of two device rows of n floats.
