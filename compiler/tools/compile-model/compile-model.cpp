@@ -125,6 +125,12 @@ cl::opt<bool> fuseRouterShared(
     cl::desc("Compute the shared expert's gate/up in the router's launch, "
              "the router's blocks first (fd-fuse-router-shared; default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseTopkExperts(
+    "fuse-topk-experts",
+    cl::desc("Take the router's softmax and top-k in every block of the "
+             "routed experts' gate/up launch instead of the router's last "
+             "block (fd-fuse-topk-experts; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fuseSharedGate(
     "fuse-shared-gate",
     cl::desc("Fold sigmoid(shared_expert_gate(x)) into the shared expert's "
@@ -837,6 +843,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
                                {"glu", bool(fuseGlu)},
                                {"router", bool(fuseRouter)},
                                {"router_shared", bool(fuseRouterShared)},
+                               {"topk_experts", bool(fuseTopkExperts)},
                                {"shared_gate", bool(fuseSharedGate)},
                                {"moe_combine", bool(fuseMoeCombine)},
                                {"horizontal", bool(fuseHorizontal)},
@@ -1004,6 +1011,9 @@ int main(int argc, char **argv) {
     }
     if (fuseRouterShared) {
       pm.addPass(fd::transforms::createFuseRouterSharedPass());
+    }
+    if (fuseTopkExperts) {
+      pm.addPass(fd::transforms::createFuseTopkExpertsPass());
     }
     if (fuseGdnConv) {
       pm.addPass(fd::transforms::createFuseGdnConvPass());
