@@ -131,10 +131,14 @@ constexpr int kMaxFusedExperts = 512;
 /// renormalised when `renormalize` — router_topk's result — by one wave:
 /// lane l holds logits l, l + 32, ... in registers, so the k rounds of
 /// argmax are shuffles with no block barrier. e <= kMaxFusedExperts.
-/// Results are written by lane 0.
+/// Results are written by lane 0. PER: the logits a lane holds (e <= PER x
+/// 32); fewer than the most save registers and instructions.
+template <int PER = kMaxFusedExperts / kWaveSize>
 FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
                                int renormalize, int32_t *ids, float *weights) {
-  constexpr int kPer = kMaxFusedExperts / kWaveSize;
+  static_assert(PER >= 1 && PER * kWaveSize <= kMaxFusedExperts,
+                "at most kMaxFusedExperts logits");
+  constexpr int kPer = PER;
   const int lane = laneId();
   float p[kPer];
   float m = negInf();
@@ -197,9 +201,10 @@ constexpr int kMaxRouteSlots = 32;
 
 /// The routed experts' gate/up, y[slot] = bf16(silu(Wg_e x) * (Wu_e x)) for
 /// e the slot's expert (gemvW4a16ExpertsGluBlock, glu.h). ROUTE 0: the ids
-/// come from expertIds (router_gemv_topk's). ROUTE 1 (fd-fuse-topk-experts):
-/// every block takes them from the router's e logits itself with
-/// softmaxTopkWave — slot s needs the first s + 1 rounds only — so the
+/// come from expertIds (router_gemv_topk's). ROUTE > 0 (fd-fuse-topk-experts,
+/// ROUTE = ceil(e / 32), the logits a lane holds): every block takes them
+/// from the router's e logits itself with softmaxTopkWave — slot s needs
+/// the first s + 1 rounds only — so the
 /// router's launch ends with its logits, without the last-block count and
 /// its serial tail; block (0, topk - 1), which runs all topk rounds, writes
 /// routeIds / routeWeights (renormalised when `renormalize`) for the down
@@ -215,6 +220,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
     uint16_t *__restrict__ y, int n, int k, const float *logits = nullptr,
     int e = 0, int topk = 0, int renormalize = 0, int32_t *routeIds = nullptr,
     float *routeWeights = nullptr) {
+  static_assert(ROUTE >= 0 && ROUTE * kWaveSize <= kMaxFusedExperts,
+                "ROUTE: the logits a lane holds");
   waitForPreviousLaunch();
   if constexpr (ROUTE != 0) {
     FD_SHARED int32_t slotIds[kMaxRouteSlots];
@@ -222,8 +229,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
     const int slot = blockY();
     const bool writer = blockX() == 0 && slot == topk - 1;
     if (threadX() < kWaveSize) {
-      softmaxTopkWave(logits, e, writer ? topk : slot + 1,
-                      writer ? renormalize : 0, slotIds, slotWeights);
+      softmaxTopkWave<ROUTE>(logits, e, writer ? topk : slot + 1,
+                             writer ? renormalize : 0, slotIds, slotWeights);
       waveBarrier(); // lane 0 wrote the slots
       if (writer && laneId() < topk) {
         routeIds[laneId()] = slotIds[laneId()];

@@ -1440,9 +1440,14 @@ void checkRouterSharedFused(int e, int n, int k, int topk) {
 /// inputs. The router (ROWS, LANES, WAVES, KIND, SHARED) and the experts
 /// (EROWS, ELANES, EWAVES) keep their own block shapes, as in the plan.
 template <int ROWS, int LANES, int WAVES, int KIND, int SHARED, int EROWS,
-          int ELANES, int EWAVES>
+          int ELANES, int EWAVES, int PER>
 void checkTopkExperts(int e, int sharedN, int k, int topk, int n,
                       bool renorm) {
+  if (e > PER * 32) {
+    std::fprintf(stderr, "checkTopkExperts: %d experts over %d a lane\n", e,
+                 PER);
+    std::exit(2);
+  }
   constexpr int G = 128;
   const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
   const int routerBlocks = (e + rowsPerBlock - 1) / rowsPerBlock;
@@ -1491,7 +1496,7 @@ void checkTopkExperts(int e, int sharedN, int k, int topk, int n,
             topk, renorm, nullptr, nullptr, nullptr, gate.w(), gate.scales(),
             nullptr, up.w(), up.scales(), nullptr, shared.ptr, sharedN);
     CHECK_LAUNCH();
-    fd::kernels::gemv_w4a16_experts_glu<EROWS, ELANES, EWAVES, G, false, 1>
+    fd::kernels::gemv_w4a16_experts_glu<EROWS, ELANES, EWAVES, G, false, PER>
         <<<expertGrid, EWAVES * 32>>>(
             eq(eGate), eGate.scales(), nullptr, eq(eUp), eUp.scales(), nullptr,
             nullptr, x.ptr, y.ptr, n, k, logits.ptr, e, topk, renorm, ids.ptr,
@@ -1505,9 +1510,9 @@ void checkTopkExperts(int e, int sharedN, int k, int topk, int n,
     char what[220];
     std::snprintf(what, sizeof what,
                   "topk in the experts: router<%d,%d,%d,%s,%s> experts<%d,%d,"
-                  "%d> E=%d N=%d K=%d k=%d n=%d%s #%d",
+                  "%d, route %d> E=%d N=%d K=%d k=%d n=%d%s #%d",
                   ROWS, LANES, WAVES, KIND == 1 ? "w4" : "bf16",
-                  SHARED == 1 ? "w4" : "bf16", EROWS, ELANES, EWAVES, e,
+                  SHARED == 1 ? "w4" : "bf16", EROWS, ELANES, EWAVES, PER, e,
                   sharedN, k, topk, n, renorm ? " renormalised" : "", round);
     reportExact(what, valid && sameBits(logits, loneLogits) &&
                           sameBits(ids, loneIds) && sameBits(wts, loneWts) &&
@@ -2377,12 +2382,14 @@ int main(int argc, char **argv) {
   checkRouterSharedFused<1, 32, 2, 2, 2>(8, 32, 64, 2); // tiny
   // fd-fuse-topk-experts: 35B-A3B's router and shared expert with a cut
   // expert width, a w4 router and shared expert with ragged experts, every
-  // expert chosen, one slot, and 512 experts with 10 slots.
-  checkTopkExperts<1, 32, 4, 2, 2, 1, 32, 2>(256, 512, 2048, 8, 64, true);
-  checkTopkExperts<2, 16, 2, 1, 1, 2, 16, 4>(128, 515, 2048, 8, 72, false);
-  checkTopkExperts<1, 32, 2, 2, 2, 1, 32, 2>(8, 32, 1024, 8, 32, true);
-  checkTopkExperts<1, 32, 2, 2, 2, 1, 32, 4>(64, 32, 1024, 1, 32, true);
-  checkTopkExperts<2, 16, 2, 2, 2, 1, 32, 2>(512, 64, 1024, 10, 32, true);
+  // expert chosen, one slot, and 512 experts with 10 slots; the logits a
+  // lane as the pass sets them (ceil(E / 32)), and 256 at 16 a lane.
+  checkTopkExperts<1, 32, 4, 2, 2, 1, 32, 8, 8>(256, 512, 2048, 8, 64, true);
+  checkTopkExperts<1, 32, 4, 2, 2, 1, 32, 2, 16>(256, 512, 2048, 8, 64, true);
+  checkTopkExperts<2, 16, 2, 1, 1, 2, 16, 4, 4>(128, 515, 2048, 8, 72, false);
+  checkTopkExperts<1, 32, 2, 2, 2, 1, 32, 2, 1>(8, 32, 1024, 8, 32, true);
+  checkTopkExperts<1, 32, 2, 2, 2, 1, 32, 4, 2>(64, 32, 1024, 1, 32, true);
+  checkTopkExperts<2, 16, 2, 2, 2, 4, 32, 8, 16>(512, 64, 1024, 10, 32, true);
   checkMoeDownFused<1, 16, 4, 2>(16, 8, 2048, 512, 2048, true);
   checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
   checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);

@@ -22,6 +22,8 @@ namespace {
 /// The most top-k slots the experts' launch takes its own ids for
 /// (kMaxRouteSlots in codegen-templates/moe.h: shared-memory slots).
 constexpr int64_t kMaxRouteSlots = 32;
+/// The most logits its top-k takes (kMaxFusedExperts, moe.h).
+constexpr int64_t kMaxFusedExperts = 512;
 /// router_gemv_topk(_glu)'s outs: logits, ids, weights, done, ...
 constexpr size_t kLogits = 0, kIds = 1, kWeights = 2, kDone = 3;
 /// gemv_w4a16_experts_glu's ins: gate and up (w, scales, zeros), ids, x.
@@ -67,7 +69,9 @@ struct FuseTopkExpertsPass
               done = fdt::bufferName(outs[kDone]);
     const int64_t topk = fdt::intScalar(router, "topk");
     const int64_t j = firstUser(launches, i, ids);
-    if (j < 0 || topk < 1 || topk > kMaxRouteSlots) {
+    if (j < 0 || topk < 1 || topk > kMaxRouteSlots ||
+        fdt::intScalar(router, "e") < 1 ||
+        fdt::intScalar(router, "e") > kMaxFusedExperts) {
       return;
     }
     fdk::LaunchOp experts = launches[j];
@@ -120,7 +124,9 @@ struct FuseTopkExpertsPass
                                       experts.getOuts().end());
     expertOuts.append({outs[kIds], outs[kWeights]});
     NamedAttrList expertParams(experts.getParams());
-    expertParams.set("ROUTE", b.getI64IntegerAttr(1));
+    // The logits each lane of the top-k's wave holds.
+    const int64_t e = fdt::intScalar(router, "e");
+    expertParams.set("ROUTE", b.getI64IntegerAttr((e + 31) / 32));
     NamedAttrList scalars(experts.getScalars());
     scalars.set("e", fdt::scalarAttr(router, "e"));
     scalars.set("topk", fdt::scalarAttr(router, "topk"));

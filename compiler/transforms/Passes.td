@@ -241,7 +241,8 @@ def FuseTopkExpertsPass : Pass<"fd-fuse-topk-experts", "mlir::ModuleOp"> {
     keeps only its logits (`LOGITS_ONLY = 1`, outs ids, weights and done
     `@__null`, the `softmax_topk` epilogue moved), and every block of the
     experts' launch takes the softmax and top-k from the logits itself
-    (`ROUTE = 1`: its expert-id input `@__null`, the logits appended to its
+    (`ROUTE` = ceil(e / 32), the logits one lane of its wave holds: its
+    expert-id input `@__null`, the logits appended to its
     ins, the ids and weights to its outs, scalars `e`, `topk` and
     `renormalize` from the router); block (0, topk - 1) writes the ids and
     weights for the down projection. The router's launch then ends with
@@ -270,7 +271,7 @@ def FuseTopkExpertsPass : Pass<"fd-fuse-topk-experts", "mlir::ModuleOp"> {
     ```mlir
     fdkernel.launch "router_gemv_topk_glu" <{..., LOGITS_ONLY = 1}> ... ins [@a.x, @w.router, ...]
         outs [@a.logits, @__null, @__null, @__null, @a.sact] ... epilogues [#fdkernel.epilogue<silu_mul>]
-    fdkernel.launch "gemv_w4a16_experts_glu" <{..., ROUTE = 1}> ... grid [256, 8, 1]
+    fdkernel.launch "gemv_w4a16_experts_glu" <{..., ROUTE = 8}> ... grid [256, 8, 1]
         ins [@w.gate.qweight, @w.gate.scales, @__null, @w.up.qweight, @w.up.scales, @__null, @__null, @a.x, @a.logits]
         outs [@a.eact, @a.ids, @a.weights] scalars {e = 256, k = 2048, n = 512, renormalize = 1, topk = 8}
         epilogues [#fdkernel.epilogue<softmax_topk>, #fdkernel.epilogue<silu_mul>]
@@ -510,6 +511,10 @@ def SelectKernelsPass : Pass<"fd-select-kernels", "mlir::ModuleOp"> {
     Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",
            "Directory of tuning databases (<target>.json, written by fd-tune): "
            "where every candidate of a shape was measured, the fastest wins">,
+    ListOption<"force", "force", "std::string",
+           "TEMPLATE=ROWS,LANES,WAVES: every launch of TEMPLATE takes this "
+           "setting whatever the model or the measurements say (for "
+           "experiments; an error when it is no candidate or spills)">,
   ];
   let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
 }

@@ -120,6 +120,7 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.normK = intParam(l, "NORM") != 0 ? intParam(l, "NORM_K") : 0;
   s.xStationaryForm = l.getTemplateName() == "gemv_w4a16" ||
                       l.getTemplateName() == "gemv_w4a16_experts_glu";
+  s.routePerLane = intParam(l, "ROUTE");
   // The fused MoE forms: one segment-like matrix (KIND 1 w4, 2 bf16), or
   // the routed experts summed with the shared one.
   if ((name == "router_gemv_topk" && !routerGlu) || name == "gemv_gated") {
@@ -329,6 +330,25 @@ void SelectKernelsPass::runOnOperation() {
     }
   }
 
+  // --force: TEMPLATE=ROWS,LANES,WAVES.
+  std::map<std::string, cm::GemvConfig> forced;
+  for (const std::string &f : force) {
+    StringRef name, setting;
+    std::tie(name, setting) = StringRef(f).split('=');
+    SmallVector<StringRef, 3> parts;
+    setting.split(parts, ',');
+    cm::GemvConfig c;
+    if (name.empty() || parts.size() != 3 ||
+        parts[0].trim().getAsInteger(10, c.rows) ||
+        parts[1].trim().getAsInteger(10, c.lanes) ||
+        parts[2].trim().getAsInteger(10, c.waves)) {
+      module.emitError() << "fd-select-kernels: force '" << f
+                         << "': expected TEMPLATE=ROWS,LANES,WAVES";
+      return signalPassFailure();
+    }
+    forced[name.str()] = c;
+  }
+
   size_t first = 0;
   for (GemvGroup &g : groups) {
     KernelChoice choice;
@@ -369,6 +389,28 @@ void SelectKernelsPass::runOnOperation() {
     if (entry) {
       choice.tuningDbFile = db->path;
       chooseByMeasurement(choice, pick.index);
+    }
+    if (auto it = forced.find(choice.templateName); it != forced.end()) {
+      const cm::GemvConfig want = it->second;
+      auto c = llvm::find_if(choice.candidates, [&](const cm::Candidate &k) {
+        return k.config == want && k.spills == 0;
+      });
+      if (c == choice.candidates.end()) {
+        module.emitError() << "fd-select-kernels: force " << it->first << "="
+                           << want.rows << "," << want.lanes << ","
+                           << want.waves
+                           << ": not a candidate without spills for N="
+                           << g.shape.n << " K=" << g.shape.k;
+        return signalPassFailure();
+      }
+      choice.chosen = static_cast<size_t>(c - choice.candidates.begin());
+      choice.byMeasurement = false;
+      choice.reason = llvm::formatv("forced (--force-config; predicted {0:f2} us, "
+                                    "the model's pick {1:f2} us)",
+                                    c->prediction.micros,
+                                    choice.candidates[pick.index]
+                                        .prediction.micros)
+                          .str();
     }
     const cm::Candidate &best = choice.candidates[choice.chosen];
     const int64_t gridX = cm::gemvGridX(g.shape, best.config);

@@ -125,6 +125,12 @@ cl::opt<bool> fuseRouterShared(
     cl::desc("Compute the shared expert's gate/up in the router's launch, "
              "the router's blocks first (fd-fuse-router-shared; default on)"),
     cl::init(true), cl::cat(category));
+cl::list<std::string> forceConfig(
+    "force-config",
+    cl::desc("TEMPLATE=ROWS,LANES,WAVES: every launch of TEMPLATE takes this "
+             "GEMV setting instead of the cost model's or the tuning "
+             "database's choice (for experiments; repeatable)"),
+    cl::cat(category));
 cl::opt<bool> fuseTopkExperts(
     "fuse-topk-experts",
     cl::desc("Take the router's softmax and top-k in every block of the "
@@ -421,6 +427,7 @@ std::string selectKernels(mlir::ModuleOp module, const std::string &target,
   options.cacheDir = kernelCache;
   options.templates = templatesDir;
   options.tuningDb = tuningDbDir();
+  options.force.assign(forceConfig.begin(), forceConfig.end());
   if (noCostModel) {
     // Only the target attribute changes: the lowering's parameters stay.
     module.walk([&](fd::fdkernel::LaunchOp l) {
