@@ -135,8 +135,9 @@ cl::opt<bool> fuseTopkExperts(
     "fuse-topk-experts",
     cl::desc("Take the router's softmax and top-k in every block of the "
              "routed experts' gate/up launch instead of the router's last "
-             "block (fd-fuse-topk-experts; default on)"),
-    cl::init(true), cl::cat(category));
+             "block (fd-fuse-topk-experts; default off: measured slower on "
+             "the H200, docs/performance.md)"),
+    cl::init(false), cl::cat(category));
 cl::opt<bool> fuseSharedGate(
     "fuse-shared-gate",
     cl::desc("Fold sigmoid(shared_expert_gate(x)) into the shared expert's "
