@@ -102,9 +102,8 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_glu(
       blockX());
 }
 
-/// The routed experts' gate/up (moe.h's gemv_w4a16_experts_glu): blockY is
-/// the top-k slot whose expert id is expertIds[slot] (device or shared
-/// memory); weights [E, N, ...] in the w4a16 layout; x one
+/// The routed experts' gate/up: blockY is the top-k slot whose expert id is
+/// read from device memory; weights [E, N, ...] in the w4a16 layout; x one
 /// row shared by every slot; y bf16 [slots][N] (the down projection's input).
 /// LANES 32 with K in {1024, 2048, 4096}, K / 1024 dividing WAVES, takes
 /// gemv.h's x-stationary step for both matrices (bit-identical to the
@@ -163,6 +162,19 @@ FD_DEVICE void gemvW4a16ExpertsGluBlock(
   gemvW4Partial<2 * ROWS, LANES, 1, GROUP, ZEROS>(w, x, k, split.lane, acc);
   reduceGluAndStore<ROWS, LANES>(acc, y + static_cast<int64_t>(slot) * n, n,
                                  split.row0, split.lane);
+}
+
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS>
+FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
+    const int32_t *__restrict__ gateQ, const uint16_t *__restrict__ gateScales,
+    const uint8_t *__restrict__ gateZeros, const int32_t *__restrict__ upQ,
+    const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
+    const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
+    uint16_t *__restrict__ y, int n, int k) {
+  waitForPreviousLaunch();
+  gemvW4a16ExpertsGluBlock<ROWS, LANES, WAVES, GROUP, ZEROS, true>(
+      gateQ, gateScales, gateZeros, upQ, upScales, upZeros, expertIds, x, y, n,
+      k);
 }
 
 /// Gate and up bf16 [N][K] (the shared expert of the released checkpoints).

@@ -131,14 +131,10 @@ constexpr int kMaxFusedExperts = 512;
 /// renormalised when `renormalize` — router_topk's result — by one wave:
 /// lane l holds logits l, l + 32, ... in registers, so the k rounds of
 /// argmax are shuffles with no block barrier. e <= kMaxFusedExperts.
-/// Results are written by lane 0. PER: the logits a lane holds (e <= PER x
-/// 32); fewer than the most save registers and instructions.
-template <int PER = kMaxFusedExperts / kWaveSize>
+/// Results are written by lane 0.
 FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
                                int renormalize, int32_t *ids, float *weights) {
-  static_assert(PER >= 1 && PER * kWaveSize <= kMaxFusedExperts,
-                "at most kMaxFusedExperts logits");
-  constexpr int kPer = PER;
+  constexpr int kPer = kMaxFusedExperts / kWaveSize;
   const int lane = laneId();
   float p[kPer];
   float m = negInf();
@@ -195,65 +191,12 @@ FD_DEVICE void softmaxTopkWave(const float *logits, int e, int k,
   }
 }
 
-/// The most top-k slots the experts' launch takes its own ids for (ROUTE 1):
-/// the slots' ids and weights sit in shared memory.
-constexpr int kMaxRouteSlots = 32;
-
-/// The routed experts' gate/up, y[slot] = bf16(silu(Wg_e x) * (Wu_e x)) for
-/// e the slot's expert (gemvW4a16ExpertsGluBlock, glu.h). ROUTE 0: the ids
-/// come from expertIds (router_gemv_topk's). ROUTE > 0 (fd-fuse-topk-experts,
-/// ROUTE = ceil(e / 32), the logits a lane holds): every block takes them
-/// from the router's e logits itself with softmaxTopkWave — slot s needs
-/// the first s + 1 rounds only — so the
-/// router's launch ends with its logits, without the last-block count and
-/// its serial tail; block (0, topk - 1), which runs all topk rounds, writes
-/// routeIds / routeWeights (renormalised when `renormalize`) for the down
-/// projection. The same function on the same logits: the ids and weights
-/// are router_gemv_topk's bit for bit. topk <= kMaxRouteSlots, e <=
-/// kMaxFusedExperts, gridDim.y == topk.
-template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int ROUTE = 0>
-FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32) gemv_w4a16_experts_glu(
-    const int32_t *__restrict__ gateQ, const uint16_t *__restrict__ gateScales,
-    const uint8_t *__restrict__ gateZeros, const int32_t *__restrict__ upQ,
-    const uint16_t *__restrict__ upScales, const uint8_t *__restrict__ upZeros,
-    const int32_t *__restrict__ expertIds, const uint16_t *__restrict__ x,
-    uint16_t *__restrict__ y, int n, int k, const float *logits = nullptr,
-    int e = 0, int topk = 0, int renormalize = 0, int32_t *routeIds = nullptr,
-    float *routeWeights = nullptr) {
-  static_assert(ROUTE >= 0 && ROUTE * kWaveSize <= kMaxFusedExperts,
-                "ROUTE: the logits a lane holds");
-  waitForPreviousLaunch();
-  if constexpr (ROUTE != 0) {
-    FD_SHARED int32_t slotIds[kMaxRouteSlots];
-    FD_SHARED float slotWeights[kMaxRouteSlots];
-    const int slot = blockY();
-    const bool writer = blockX() == 0 && slot == topk - 1;
-    if (threadX() < kWaveSize) {
-      softmaxTopkWave<ROUTE>(logits, e, writer ? topk : slot + 1,
-                             writer ? renormalize : 0, slotIds, slotWeights);
-      waveBarrier(); // lane 0 wrote the slots
-      if (writer && laneId() < topk) {
-        routeIds[laneId()] = slotIds[laneId()];
-        routeWeights[laneId()] = slotWeights[laneId()];
-      }
-    }
-    barrier();
-    expertIds = slotIds;
-  }
-  gemvW4a16ExpertsGluBlock<ROWS, LANES, WAVES, GROUP, ZEROS, true>(
-      gateQ, gateScales, gateZeros, upQ, upScales, upZeros, expertIds, x, y, n,
-      k);
-}
-
 /// Block `block` of the router's `blocks`: its rows of the e logits (KIND 1
 /// w4a16, 2 bf16, as a gemv_segments segment), released and counted in
 /// `done`; the last of the blocks to finish resets `done` to 0 for the next
 /// launch and takes the softmax and top-k (router_topk's result). Every
-/// thread of the block calls it (it barriers). LOGITS_ONLY: the logits
-/// alone (the experts' launch takes the top-k, ROUTE 1); ids, weights and
-/// done are unused.
-template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
-          int LOGITS_ONLY>
+/// thread of the block calls it (it barriers).
+template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND>
 FD_DEVICE void routerBlock(const uint16_t *__restrict__ x, int k, const void *w,
                            const uint16_t *scales, const uint8_t *zeros,
                            float *logits, int e, int topk, int renormalize,
@@ -262,9 +205,6 @@ FD_DEVICE void routerBlock(const uint16_t *__restrict__ x, int k, const void *w,
   FD_SHARED int last;
   const GemvSegment seg{w, scales, zeros, logits, e};
   gemvSegmentBlock<KIND, ROWS, LANES, WAVES, GROUP, ZEROS>(seg, x, k, block);
-  if constexpr (LOGITS_ONLY != 0) {
-    return;
-  }
   // Release this block's logits, then count the block.
   fenceDevice();
   barrier();
@@ -287,11 +227,9 @@ FD_DEVICE void routerBlock(const uint16_t *__restrict__ x, int k, const void *w,
 /// The router in one launch: each block computes its rows of the e logits
 /// and the last block to finish takes the softmax and top-k (routerBlock).
 /// `done` must be 0 before the first launch. e <= kMaxFusedExperts. NORM /
-/// NORM_K: x is RMSNorm(normH) from the prologue (gemv.h). LOGITS_ONLY 1
-/// (fd-fuse-topk-experts): only the logits; the experts' launch takes the
-/// top-k.
+/// NORM_K: x is RMSNorm(normH) from the prologue (gemv.h).
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
-          int NORM = kNormNone, int NORM_K = 0, int LOGITS_ONLY = 0>
+          int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     router_gemv_topk(const uint16_t *__restrict__ x, int k, const void *w,
                      const uint16_t *scales, const uint8_t *zeros,
@@ -306,7 +244,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
       w, scales, zeros, e, k, blockX());
   waitForPreviousLaunch();
   x = gemvInput<NORM, NORM_K, kThreads>(x, normH, normW, normOut, normEps);
-  routerBlock<ROWS, LANES, WAVES, GROUP, ZEROS, KIND, LOGITS_ONLY>(
+  routerBlock<ROWS, LANES, WAVES, GROUP, ZEROS, KIND>(
       x, k, w, scales, zeros, logits, e, topk, renormalize, ids, weights, done,
       blockX(), (e + kRowsPerBlock - 1) / kRowsPerBlock);
 }
@@ -319,10 +257,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
 /// first, so its last block's softmax and top-k run while the shared
 /// expert's blocks still stream their weights, and the gate/up launch and
 /// its gap disappear. NORM / NORM_K: every block computes x from the
-/// prologue. LOGITS_ONLY as router_gemv_topk's.
+/// prologue.
 template <int ROWS, int LANES, int WAVES, int GROUP, bool ZEROS, int KIND,
-          int SHARED, int NORM = kNormNone, int NORM_K = 0,
-          int LOGITS_ONLY = 0>
+          int SHARED, int NORM = kNormNone, int NORM_K = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
     router_gemv_topk_glu(const uint16_t *__restrict__ x, int k, const void *w,
                          const uint16_t *scales, const uint8_t *zeros,
@@ -354,7 +291,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(WAVES * 32)
         block - routerBlocks);
     return;
   }
-  routerBlock<ROWS, LANES, WAVES, GROUP, ZEROS, KIND, LOGITS_ONLY>(
+  routerBlock<ROWS, LANES, WAVES, GROUP, ZEROS, KIND>(
       x, k, w, scales, zeros, logits, e, topk, renormalize, ids, weights, done,
       block, routerBlocks);
 }

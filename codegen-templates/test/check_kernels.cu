@@ -1431,96 +1431,6 @@ void checkRouterSharedFused(int e, int n, int k, int topk) {
   }
 }
 
-/// fd-fuse-topk-experts: router_gemv_topk_glu<LOGITS_ONLY 1> and
-/// gemv_w4a16_experts_glu<ROUTE 1>, whose blocks take the top-k from the
-/// logits themselves, against router_gemv_topk_glu (the last block's top-k)
-/// and gemv_w4a16_experts_glu reading its ids, with the same parameters:
-/// logits, shared gate/up output, ids, weights and the experts' gate/up
-/// output bit for bit, every output poisoned first. Two rounds on fresh
-/// inputs. The router (ROWS, LANES, WAVES, KIND, SHARED) and the experts
-/// (EROWS, ELANES, EWAVES) keep their own block shapes, as in the plan.
-template <int ROWS, int LANES, int WAVES, int KIND, int SHARED, int EROWS,
-          int ELANES, int EWAVES, int PER>
-void checkTopkExperts(int e, int sharedN, int k, int topk, int n,
-                      bool renorm) {
-  if (e > PER * 32) {
-    std::fprintf(stderr, "checkTopkExperts: %d experts over %d a lane\n", e,
-                 PER);
-    std::exit(2);
-  }
-  constexpr int G = 128;
-  const int rowsPerBlock = ROWS * (32 / LANES) * WAVES;
-  const int routerBlocks = (e + rowsPerBlock - 1) / rowsPerBlock;
-  const int gluBlocks = (sharedN + rowsPerBlock - 1) / rowsPerBlock;
-  const int expertRows = EROWS * (32 / ELANES) * EWAVES;
-  const dim3 expertGrid((n + expertRows - 1) / expertRows, topk);
-  DeviceBuffer<uint32_t> done(std::vector<uint32_t>{0u});
-  for (int round = 0; round < 2; ++round) {
-    DeviceBuffer<uint16_t> x(randomBf16(k, 1.0f));
-    DeviceMatrix router = randomDeviceMatrix(KIND, e, k, G),
-                 gate = randomDeviceMatrix(SHARED, sharedN, k, G),
-                 up = randomDeviceMatrix(SHARED, sharedN, k, G),
-                 eGate = randomDeviceMatrix(fd::kernels::kSegmentW4, e * n, k, G),
-                 eUp = randomDeviceMatrix(fd::kernels::kSegmentW4, e * n, k, G);
-    const size_t ySize = static_cast<size_t>(topk) * n;
-    DeviceBuffer<float> logits(static_cast<size_t>(e)),
-        loneLogits(static_cast<size_t>(e));
-    DeviceBuffer<int32_t> ids(static_cast<size_t>(topk)),
-        loneIds(static_cast<size_t>(topk));
-    DeviceBuffer<float> wts(static_cast<size_t>(topk)),
-        loneWts(static_cast<size_t>(topk));
-    DeviceBuffer<uint16_t> shared(static_cast<size_t>(sharedN)),
-        loneShared(static_cast<size_t>(sharedN)), y(ySize), loneY(ySize);
-    auto eq = [](const DeviceMatrix &m) {
-      return static_cast<const int32_t *>(m.w());
-    };
-    // Unfused: the router's last block writes the ids, the experts read them.
-    fd::kernels::router_gemv_topk_glu<ROWS, LANES, WAVES, G, false, KIND,
-                                      SHARED>
-        <<<routerBlocks + gluBlocks, WAVES * 32>>>(
-            x.ptr, k, router.w(), router.scales(), nullptr, loneLogits.ptr, e,
-            topk, renorm, loneIds.ptr, loneWts.ptr, done.ptr, gate.w(),
-            gate.scales(), nullptr, up.w(), up.scales(), nullptr,
-            loneShared.ptr, sharedN);
-    CHECK_LAUNCH();
-    fd::kernels::gemv_w4a16_experts_glu<EROWS, ELANES, EWAVES, G, false>
-        <<<expertGrid, EWAVES * 32>>>(eq(eGate), eGate.scales(), nullptr,
-                                      eq(eUp), eUp.scales(), nullptr,
-                                      loneIds.ptr, x.ptr, loneY.ptr, n, k);
-    CHECK_LAUNCH();
-    // Fused: logits only, then every expert block takes its own top-k.
-    fd::kernels::router_gemv_topk_glu<ROWS, LANES, WAVES, G, false, KIND,
-                                      SHARED, fd::kernels::kNormNone, 0, 1>
-        <<<routerBlocks + gluBlocks, WAVES * 32>>>(
-            x.ptr, k, router.w(), router.scales(), nullptr, logits.ptr, e,
-            topk, renorm, nullptr, nullptr, nullptr, gate.w(), gate.scales(),
-            nullptr, up.w(), up.scales(), nullptr, shared.ptr, sharedN);
-    CHECK_LAUNCH();
-    fd::kernels::gemv_w4a16_experts_glu<EROWS, ELANES, EWAVES, G, false, PER>
-        <<<expertGrid, EWAVES * 32>>>(
-            eq(eGate), eGate.scales(), nullptr, eq(eUp), eUp.scales(), nullptr,
-            nullptr, x.ptr, y.ptr, n, k, logits.ptr, e, topk, renorm, ids.ptr,
-            wts.ptr);
-    CHECK_LAUNCH();
-    std::vector<int32_t> chosen = ids.read();
-    bool valid = true;
-    for (int32_t id : chosen) {
-      valid &= id >= 0 && id < e;
-    }
-    char what[220];
-    std::snprintf(what, sizeof what,
-                  "topk in the experts: router<%d,%d,%d,%s,%s> experts<%d,%d,"
-                  "%d, route %d> E=%d N=%d K=%d k=%d n=%d%s #%d",
-                  ROWS, LANES, WAVES, KIND == 1 ? "w4" : "bf16",
-                  SHARED == 1 ? "w4" : "bf16", EROWS, ELANES, EWAVES, PER, e,
-                  sharedN, k, topk, n, renorm ? " renormalised" : "", round);
-    reportExact(what, valid && sameBits(logits, loneLogits) &&
-                          sameBits(ids, loneIds) && sameBits(wts, loneWts) &&
-                          sameBits(shared, loneShared) && sameBits(y, loneY) &&
-                          done.read()[0] == 0);
-  }
-}
-
 /// moe_down_combine (routed experts' down projections, the shared expert's,
 /// the gate and the weighted sum into the residual in one launch) against
 /// the unfused chain on the GPU — gemv_w4a16_experts, the shared expert's
@@ -2380,16 +2290,6 @@ int main(int argc, char **argv) {
   checkRouterSharedFused<2, 16, 2, 1, 1>(128, 515, 2048, 8); // w4, ragged N
   checkRouterSharedFused<4, 8, 8, 2, 1>(256, 512, 2048, 8);
   checkRouterSharedFused<1, 32, 2, 2, 2>(8, 32, 64, 2); // tiny
-  // fd-fuse-topk-experts: 35B-A3B's router and shared expert with a cut
-  // expert width, a w4 router and shared expert with ragged experts, every
-  // expert chosen, one slot, and 512 experts with 10 slots; the logits a
-  // lane as the pass sets them (ceil(E / 32)), and 256 at 16 a lane.
-  checkTopkExperts<1, 32, 4, 2, 2, 1, 32, 8, 8>(256, 512, 2048, 8, 64, true);
-  checkTopkExperts<1, 32, 4, 2, 2, 1, 32, 2, 16>(256, 512, 2048, 8, 64, true);
-  checkTopkExperts<2, 16, 2, 1, 1, 2, 16, 4, 4>(128, 515, 2048, 8, 72, false);
-  checkTopkExperts<1, 32, 2, 2, 2, 1, 32, 2, 1>(8, 32, 1024, 8, 32, true);
-  checkTopkExperts<1, 32, 2, 2, 2, 1, 32, 4, 2>(64, 32, 1024, 1, 32, true);
-  checkTopkExperts<2, 16, 2, 2, 2, 4, 32, 8, 16>(512, 64, 1024, 10, 32, true);
   checkMoeDownFused<1, 16, 4, 2>(16, 8, 2048, 512, 2048, true);
   checkMoeDownFused<2, 16, 4, 2>(16, 8, 2048, 512, 2048, false);
   checkMoeDownFused<4, 8, 2, 1>(16, 8, 2050, 512, 2048, true);

@@ -42,6 +42,9 @@ namespace fd::kernels {
 template __global__ void gemv_w4a16_glu<2, 16, 4, 128, true>(
     const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *,
     const uint8_t *, const uint16_t *, uint16_t *, int, int);
+template __global__ void gemv_w4a16_experts_glu<1, 32, 2, 128, false>(
+    const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *,
+    const uint8_t *, const int32_t *, const uint16_t *, uint16_t *, int, int);
 template __global__ void gemv_bf16_glu<4, 8, 2>(const uint16_t *, const uint16_t *,
                                                 const uint16_t *, uint16_t *, int, int);
 } // namespace fd::kernels
@@ -142,21 +145,6 @@ template __global__ void router_gemv_topk_glu<1, 32, 4, 32, false, 2, 2, 1, 2048
     int, int32_t *, float *, uint32_t *, const void *, const uint16_t *, const uint8_t *,
     const void *, const uint16_t *, const uint8_t *, uint16_t *, int, const float *,
     const uint16_t *, uint16_t *, float);
-// fd-fuse-topk-experts: the router's logits alone, and the experts' gate/up
-// taking the top-k in every block (ROUTE 1) beside the plain form.
-template __global__ void router_gemv_topk_glu<1, 32, 4, 32, false, 2, 2, 1, 2048, 1>(
-    const uint16_t *, int, const void *, const uint16_t *, const uint8_t *, float *, int, int,
-    int, int32_t *, float *, uint32_t *, const void *, const uint16_t *, const uint8_t *,
-    const void *, const uint16_t *, const uint8_t *, uint16_t *, int, const float *,
-    const uint16_t *, uint16_t *, float);
-template __global__ void gemv_w4a16_experts_glu<1, 32, 2, 128, false, 0>(
-    const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *,
-    const uint8_t *, const int32_t *, const uint16_t *, uint16_t *, int, int, const float *,
-    int, int, int, int32_t *, float *);
-template __global__ void gemv_w4a16_experts_glu<1, 32, 2, 128, false, 1>(
-    const int32_t *, const uint16_t *, const uint8_t *, const int32_t *, const uint16_t *,
-    const uint8_t *, const int32_t *, const uint16_t *, uint16_t *, int, int, const float *,
-    int, int, int, int32_t *, float *);
 template __global__ void gemv_bf16<2, 32, 1, 8, false, false, uint16_t, 2, 2048>(
     const uint16_t *, const uint16_t *, void *, int, int, const float *, const uint16_t *, uint16_t *, float);
 template __global__ void gemv_w8a16<1, 32, 1, 8, 32, false, 1, 2048>(

@@ -14,12 +14,10 @@ using P = TemplateParam;
 using A = KernelArg;
 
 /// gemv_w4a16_glu and gemv_w4a16_experts_glu: the gate's and the up
-/// matrix's w4a16 buffers, then (experts) the ids, x, y, n and k; the
-/// experts' optional ROUTE form (fd-fuse-topk-experts) also takes the
-/// router's logits and writes the ids and weights.
+/// matrix's w4a16 buffers, then (experts) the ids, x, y, n and k.
 TemplateInfo w4GluTemplate(const std::string &name, bool experts) {
   TemplateInfo t{name,
-                 experts ? "moe.h" : "glu.h",
+                 "glu.h",
                  {{P::Int, "ROWS"},
                   {P::Int, "LANES"},
                   {P::Int, "WAVES"},
@@ -38,15 +36,6 @@ TemplateInfo w4GluTemplate(const std::string &name, bool experts) {
   t.args.push_back({A::Out, "y", "uint16_t *"});
   t.args.push_back({A::Scalar, "n", "int"});
   t.args.push_back({A::Scalar, "k", "int"});
-  if (experts) {
-    t.params.push_back({P::Int, "ROUTE", true});
-    t.args.push_back({A::In, "logits", "const float *", true});
-    t.args.push_back({A::Scalar, "e", "int", true});
-    t.args.push_back({A::Scalar, "topk", "int", true});
-    t.args.push_back({A::Scalar, "renormalize", "int", true});
-    t.args.push_back({A::Out, "routeIds", "int32_t *", true});
-    t.args.push_back({A::Out, "routeWeights", "float *", true});
-  }
   return t;
 }
 
@@ -327,12 +316,8 @@ std::vector<TemplateInfo> build() {
   }
   routerGlu.args.push_back({Out, "y", "uint16_t *"});
   routerGlu.args.push_back({S, "n", "int"});
-  // LOGITS_ONLY (fd-fuse-topk-experts): no last-block top-k.
-  for (TemplateInfo *t : {&router, &routerGlu}) {
-    *t = withNormPrologue(*t, "x");
-    t->params.push_back({I, "LOGITS_ONLY", true});
-    all.push_back(*t);
-  }
+  all.push_back(withNormPrologue(router, "x"));
+  all.push_back(withNormPrologue(routerGlu, "x"));
   TemplateInfo gated{"gemv_gated",
                      "moe.h",
                      gemvKnobs,

@@ -69,14 +69,6 @@ std::vector<TrafficItem> launchTraffic(ModuleOp module, fdk::LaunchOp launch) {
       }
     }
   }
-  // The experts' ROUTE form takes its ids itself: k is its topk scalar.
-  if (topK == 0 && info &&
-      llvm::any_of(info->args,
-                   [](const KernelArg &a) { return a.name == "expertIds"; })) {
-    if (auto t = launch.getScalars().getAs<IntegerAttr>("topk")) {
-      topK = t.getInt();
-    }
-  }
   std::vector<TrafficItem> items;
   auto add = [&](const std::string &category, int64_t bytes,
                  int64_t perPosition) {

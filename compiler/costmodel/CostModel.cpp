@@ -217,19 +217,9 @@ Prediction predictGemv(const TargetInfo &t, const GemvShape &shape,
                          std::max(1, p.xStationaryChunks);
     p.activationMicros = bytes / t.activationLoadBandwidth * 1e6;
   }
-  // The top-k every block of the ROUTE form takes before its weights: its
-  // instructions (ROUTE logits a lane, softmax and argmax rounds) repeated
-  // by every block, spread over the units, are added to the launch (on the
-  // H200 at (1, 32, 2), 2048 blocks of ROUTE 16 added 7.6 us; .cpp of
-  // TargetInfo). Fewer, larger blocks repeat it less.
-  if (shape.routePerLane > 0) {
-    p.routeMicros = static_cast<double>(p.blocks) *
-                    static_cast<double>(shape.routePerLane) *
-                    t.routeTopkMicros / std::max(1, t.units);
-  }
   p.boundBy = p.latencyMicros >= p.bandwidthMicros ? "latency" : "bandwidth";
   p.micros = std::max(p.bandwidthMicros, p.latencyMicros) +
-             p.activationMicros + p.routeMicros + p.launchMicros;
+             p.activationMicros + p.launchMicros;
   return p;
 }
 

@@ -19,9 +19,7 @@
 //     have gemv.h's x-stationary step (where the target's rate is measured):
 //     the per-lane step reloads a lane's 32 values of x for every step (N K
 //     2 bytes), the x-stationary step (where the setting takes it) once a
-//     wave (1 / C of that); ROWS and LANES left out, as measured (.cpp);
-//   - a top-k every block repeats (the experts' ROUTE form): its
-//     instructions over the whole grid, spread over the units.
+//     wave (1 / C of that); ROWS and LANES left out, as measured (.cpp).
 // The prediction is max(bandwidth term, latency term) + activations + launch:
 // whichever of the memory system and the latency-bound issue rate is the
 // bottleneck, then the activations' L1 traffic, measured to add to it.
@@ -77,10 +75,6 @@ struct GemvShape {
   /// The template takes gemv.h's x-stationary step where the setting allows
   /// it (gemv_w4a16, gemv_w4a16_experts_glu): see xStationaryChunks.
   bool xStationaryForm = false;
-  /// Every block first takes the router's softmax and top-k with this many
-  /// logits a lane (gemv_w4a16_experts_glu's ROUTE, fd-fuse-topk-experts;
-  /// 0: the ids are read).
-  int64_t routePerLane = 0;
   /// The elements of K one lane consumes per step (one 16-byte weight load);
   /// segments: the coarsest (LANES must suit every segment).
   int64_t kPerLaneStep() const;
@@ -124,7 +118,6 @@ struct Prediction {
   double latencyMicros = 0;   // rounds x steps x latency
   double launchMicros = 0;
   double activationMicros = 0; // the w4 steps' x loads through L1
-  double routeMicros = 0;      // the blocks' repeated top-k (ROUTE)
   int xStationaryChunks = 0;   // 0: the per-lane step
   Occupancy occupancy;
   int64_t blocks = 0, rounds = 0, stepsPerWave = 0;

@@ -256,34 +256,6 @@ TEST(CostModel, ActivationLoadsOncePerWaveInTheXStationaryStep) {
   EXPECT_EQ(predictGemv(h100, other, {1, 32, 2}, 48, 0).activationMicros, 0.0);
 }
 
-TEST(CostModel, RepeatedTopkCostsPerBlockAndLogitsALane) {
-  const TargetInfo &h100 = *lookupTarget("sm_90");
-  GemvShape s; // the experts' gate/up of 35B-A3B, each block's own top-k
-  s.kind = GemvShape::W4Experts;
-  s.n = 512;
-  s.k = 2048;
-  s.slots = 8;
-  s.group = 128;
-  s.glu = true;
-  s.xStationaryForm = true;
-  s.routePerLane = 16;
-  // (1, 32, 2): 256 blocks a slot, 2048 in all; the H200's 7.6 us.
-  Prediction a = predictGemv(h100, s, {1, 32, 2}, 54, 0);
-  EXPECT_EQ(a.blocks, 2048);
-  EXPECT_NEAR(a.routeMicros, 2048.0 * 16 * h100.routeTopkMicros / 132, 1e-9);
-  EXPECT_NEAR(a.routeMicros, 7.6, 0.01);
-  // Four times the rows a block: a quarter of the repeats.
-  Prediction b = predictGemv(h100, s, {1, 32, 8}, 54, 0);
-  EXPECT_NEAR(b.routeMicros, a.routeMicros / 4, 1e-9);
-  // Eight logits a lane (256 experts): half the work a block.
-  s.routePerLane = 8;
-  EXPECT_NEAR(predictGemv(h100, s, {1, 32, 2}, 54, 0).routeMicros,
-              a.routeMicros / 2, 1e-9);
-  // The ids read, no term.
-  s.routePerLane = 0;
-  EXPECT_EQ(predictGemv(h100, s, {1, 32, 2}, 48, 0).routeMicros, 0.0);
-}
-
 Candidate candidate(GemvConfig c, double us, int waves, int regs,
                     int spills = 0) {
   Candidate k;

@@ -24,17 +24,14 @@ const TargetInfo kTargets[] = {
     // tests and the APU's LPDDR5X behind its fabric is slower.
     // Last-level cache: 32 MB Infinity Cache (MALL) behind 2 MB L2 (AMD
     // product page of the Radeon 8060S).
-    // The repeated top-k (ROUTE): sm_90's figure carried over per unit, a
-    // WGP issuing from four SIMDs as an SM from four schedulers; not
-    // measured on AMD.
     {"gfx1151", true, 20, 4, 32, 1536, 24, 16, 0, 128 * 1024, 256e9, 0.0, 0.8,
-     34 << 20, false, 8, 4096, 0, 0.0306},
+     34 << 20},
     // Radeon RX 7900 XTX (RDNA3): 96 CUs = 48 WGPs, same register file and
     // LDS per WGP as above (LLVM AMDGPUUsage); 960 GB/s GDDR6 (AMD spec).
     // Memory latency: the same assumption as gfx1151's, less the APU fabric.
     // 96 MB Infinity Cache behind 6 MB L2 (AMD product page).
     {"gfx1100", true, 48, 4, 32, 1536, 24, 16, 0, 128 * 1024, 960e9, 0.0, 0.6,
-     102 << 20, false, 8, 4096, 0, 0.0306},
+     102 << 20},
     // H100 SXM5: 132 SMs, 65,536 registers per SM allocated 256 per warp,
     // 64 warps and 32 blocks per SM, 228 KiB shared memory per SM (CUDA
     // C++ Programming Guide, compute capability 9.0 table). 3.1 TB/s: the
@@ -62,13 +59,8 @@ const TargetInfo kTargets[] = {
     // 16.8 MB of them at in_proj, out_proj and an expert's gate, +0.31 us
     // for 4.2 MB at K = 512 with 16 lanes (2026-12-03, docs/performance.md).
     // Not measured on the AMD targets: no term there.
-    // The repeated top-k: 0.0306 us of an SM per block and logit a lane. On
-    // the H200 the experts' gate/up at (1, 32, 2), 2048 blocks each taking
-    // the top-k of 256 logits at 16 a lane (the template's first form),
-    // took 7.6 us more per launch than reading the ids (--profile-steps,
-    // 2026-12-07, docs/performance.md): 7.6 x 132 / (2048 x 16).
     {"sm_90", false, 132, 1, 32, 65536, 256, 64, 32, 228 * 1024, 3.1e12, 1.9,
-     0.35, 50 << 20, true, 32, 32768, 11.5e12, 0.0306},
+     0.35, 50 << 20, true, 32, 32768, 11.5e12},
 };
 
 } // namespace

@@ -64,9 +64,6 @@ struct TargetInfo {
   /// the whole GPU, as measured added to a launch's time (the cost model's
   /// activation term); 0 where not measured (no term).
   double activationLoadBandwidth = 0;
-  /// Microseconds of one unit per block and per logit a lane holds that a
-  /// top-k repeated by every block costs (the experts' ROUTE form).
-  double routeTopkMicros = 0;
 };
 
 /// The description of `name`, or null.

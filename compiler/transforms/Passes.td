@@ -232,53 +232,6 @@ def FuseRouterSharedPass : Pass<"fd-fuse-router-shared", "mlir::ModuleOp"> {
   }];
 }
 
-def FuseTopkExpertsPass : Pass<"fd-fuse-topk-experts", "mlir::ModuleOp"> {
-  let summary = "Take the router's softmax and top-k in the routed experts' gate/up launch";
-  let description = [{
-    A `router_gemv_topk` or `router_gemv_topk_glu` launch and the first
-    later launch that touches its ids, a `gemv_w4a16_experts_glu` reading
-    them as its expert ids with one grid row per top-k slot: the router
-    keeps only its logits (`LOGITS_ONLY = 1`, outs ids, weights and done
-    `@__null`, the `softmax_topk` epilogue moved), and every block of the
-    experts' launch takes the softmax and top-k from the logits itself
-    (`ROUTE` = ceil(e / 32), the logits one lane of its wave holds: its
-    expert-id input `@__null`, the logits appended to its
-    ins, the ids and weights to its outs, scalars `e`, `topk` and
-    `renormalize` from the router); block (0, topk - 1) writes the ids and
-    weights for the down projection. The router's launch then ends with
-    its logits: its blocks no longer release and count themselves, and its
-    last block's serial softmax and top-k — a read-back after a fence and
-    eight argmax rounds while the rest of the GPU waits — becomes a
-    prologue that every expert block runs at once. The ids and weights are
-    those of the router's last block bit for bit (the same function on the
-    same logits). The unused block count is removed. Applied only with at
-    most 32 slots, when nothing between the two launches reads the weights
-    or writes the logits and the experts' launch leaves both alone. Run
-    after `fd-fuse-router`, `fd-fuse-glu` and `fd-fuse-router-shared`,
-    before `fd-select-kernels`.
-
-    Before:
-    ```mlir
-    fdkernel.launch "router_gemv_topk_glu" <{...}> ... ins [@a.x, @w.router, ...]
-        outs [@a.logits, @a.ids, @a.weights, @s.a.ids.done, @a.sact]
-        scalars {e = 256, k = 2048, n = 512, renormalize = 1, topk = 8}
-        epilogues [#fdkernel.epilogue<softmax_topk>, #fdkernel.epilogue<silu_mul>]
-    fdkernel.launch "gemv_w4a16_experts_glu" <{...}> ... grid [256, 8, 1]
-        ins [@w.gate.qweight, @w.gate.scales, @__null, @w.up.qweight, @w.up.scales, @__null, @a.ids, @a.x]
-        outs [@a.eact] scalars {k = 2048, n = 512} epilogues [#fdkernel.epilogue<silu_mul>]
-    ```
-    After:
-    ```mlir
-    fdkernel.launch "router_gemv_topk_glu" <{..., LOGITS_ONLY = 1}> ... ins [@a.x, @w.router, ...]
-        outs [@a.logits, @__null, @__null, @__null, @a.sact] ... epilogues [#fdkernel.epilogue<silu_mul>]
-    fdkernel.launch "gemv_w4a16_experts_glu" <{..., ROUTE = 8}> ... grid [256, 8, 1]
-        ins [@w.gate.qweight, @w.gate.scales, @__null, @w.up.qweight, @w.up.scales, @__null, @__null, @a.x, @a.logits]
-        outs [@a.eact, @a.ids, @a.weights] scalars {e = 256, k = 2048, n = 512, renormalize = 1, topk = 8}
-        epilogues [#fdkernel.epilogue<softmax_topk>, #fdkernel.epilogue<silu_mul>]
-    ```
-  }];
-}
-
 def FuseSharedGatePass : Pass<"fd-fuse-shared-gate", "mlir::ModuleOp"> {
   let summary = "Fold the shared expert's sigmoid gate into its down projection";
   let description = [{

@@ -120,7 +120,6 @@ cm::GemvShape shapeOf(fdk::LaunchOp l) {
   s.normK = intParam(l, "NORM") != 0 ? intParam(l, "NORM_K") : 0;
   s.xStationaryForm = l.getTemplateName() == "gemv_w4a16" ||
                       l.getTemplateName() == "gemv_w4a16_experts_glu";
-  s.routePerLane = intParam(l, "ROUTE");
   // The fused MoE forms: one segment-like matrix (KIND 1 w4, 2 bf16), or
   // the routed experts summed with the shared one.
   if ((name == "router_gemv_topk" && !routerGlu) || name == "gemv_gated") {

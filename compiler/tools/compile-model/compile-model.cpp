@@ -131,13 +131,6 @@ cl::list<std::string> forceConfig(
              "GEMV setting instead of the cost model's or the tuning "
              "database's choice (for experiments; repeatable)"),
     cl::cat(category));
-cl::opt<bool> fuseTopkExperts(
-    "fuse-topk-experts",
-    cl::desc("Take the router's softmax and top-k in every block of the "
-             "routed experts' gate/up launch instead of the router's last "
-             "block (fd-fuse-topk-experts; default off: measured slower on "
-             "the H200, docs/performance.md)"),
-    cl::init(false), cl::cat(category));
 cl::opt<bool> fuseSharedGate(
     "fuse-shared-gate",
     cl::desc("Fold sigmoid(shared_expert_gate(x)) into the shared expert's "
@@ -851,7 +844,6 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
                                {"glu", bool(fuseGlu)},
                                {"router", bool(fuseRouter)},
                                {"router_shared", bool(fuseRouterShared)},
-                               {"topk_experts", bool(fuseTopkExperts)},
                                {"shared_gate", bool(fuseSharedGate)},
                                {"moe_combine", bool(fuseMoeCombine)},
                                {"horizontal", bool(fuseHorizontal)},
@@ -1019,9 +1011,6 @@ int main(int argc, char **argv) {
     }
     if (fuseRouterShared) {
       pm.addPass(fd::transforms::createFuseRouterSharedPass());
-    }
-    if (fuseTopkExperts) {
-      pm.addPass(fd::transforms::createFuseTopkExpertsPass());
     }
     if (fuseGdnConv) {
       pm.addPass(fd::transforms::createFuseGdnConvPass());
