@@ -11,6 +11,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
+#include <set>
 
 namespace fd::transforms {
 #define GEN_PASS_DEF_SELECTKERNELSPASS
@@ -348,6 +349,7 @@ void SelectKernelsPass::runOnOperation() {
     forced[name.str()] = c;
   }
 
+  std::set<std::string> usedForce;
   size_t first = 0;
   for (GemvGroup &g : groups) {
     KernelChoice choice;
@@ -390,6 +392,7 @@ void SelectKernelsPass::runOnOperation() {
       chooseByMeasurement(choice, pick.index);
     }
     if (auto it = forced.find(choice.templateName); it != forced.end()) {
+      usedForce.insert(it->first);
       const cm::GemvConfig want = it->second;
       auto c = llvm::find_if(choice.candidates, [&](const cm::Candidate &k) {
         return k.config == want && k.spills == 0;
@@ -437,6 +440,14 @@ void SelectKernelsPass::runOnOperation() {
     }
     if (sink_) {
       sink_->push_back(std::move(choice));
+    }
+  }
+  // A force naming no GEMV template of this plan would do nothing: a typo.
+  for (const auto &[name, c] : forced) {
+    if (!usedForce.count(name)) {
+      module.emitError() << "fd-select-kernels: force " << name
+                         << ": no GEMV launch of the plan uses this template";
+      return signalPassFailure();
     }
   }
 }

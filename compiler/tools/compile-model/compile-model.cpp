@@ -945,6 +945,10 @@ int main(int argc, char **argv) {
                 std::to_string(fuseRmsNormMaxRows) +
                 ": expected 0 (any reader) or a positive row count");
   }
+  if (noCostModel && !forceConfig.empty()) {
+    return fail("--force-config and --no-cost-model contradict each other "
+                "(--no-cost-model keeps the lowering's settings)");
+  }
   if (gdnMaxSplit != 1 && gdnMaxSplit != 2 && gdnMaxSplit != 4) {
     return fail("--gdn-max-split must be 1, 2 or 4, got " +
                 std::to_string(gdnMaxSplit));
