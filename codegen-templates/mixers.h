@@ -341,7 +341,15 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
 /// positions and are a multiple of the waves, so a short context uses fewer
 /// splits (fewer blocks paying the q row's norm and RoPE, fewer partials to
 /// merge). `partials`: hq * SPLITS * (D + 2) floats.
-template <int THREADS, int D, int GROUP, int SPLITS>
+/// APPEND = 1 (fd-fuse-kv-append) does kv_append's work here: the blocks
+/// of the last chunk, the one ending at *position, normalise and rotate
+/// the token's key (kIn, kNorm: kv_append's normRopeWave, so the same bits)
+/// into shared memory and attend to it and to vIn from there, and the
+/// first head group of each KV head writes both rows to the cache
+/// (kCacheOut / vCacheOut, the arrays kCache / vCache read: no block reads
+/// the position it writes). A wave still takes its positions in ascending
+/// order, the newest last, so the output is the two launches' bit for bit.
+template <int THREADS, int D, int GROUP, int SPLITS, int APPEND = 0>
 FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     attention_decode(const float *__restrict__ qIn,
                      const uint16_t *__restrict__ qNorm, int zeroCentered,
@@ -350,7 +358,11 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
                      const float *__restrict__ kCache,
                      const float *__restrict__ vCache, float *partials,
                      uint32_t *done, uint16_t *__restrict__ out, int hkv,
-                     int qPerKv, int outputGate, int minChunk) {
+                     int qPerKv, int outputGate, int minChunk,
+                     const float *__restrict__ kIn = nullptr,
+                     const float *__restrict__ vIn = nullptr,
+                     const uint16_t *__restrict__ kNorm = nullptr,
+                     float *kCacheOut = nullptr, float *vCacheOut = nullptr) {
   waitForPreviousLaunch();
   constexpr int kWaves = THREADS / kWaveSize;
   constexpr int kPer = (D + kWaveSize - 1) / kWaveSize; // values per lane
@@ -359,6 +371,7 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
   FD_SHARED float waveMax[kWaves][GROUP], waveSumExp[kWaves][GROUP];
   FD_SHARED float splitMax[SPLITS][GROUP], splitSum[SPLITS][GROUP];
   FD_SHARED float headMax[GROUP], headInvSum[GROUP];
+  FD_SHARED float kNew[APPEND ? D : 1], vNew[APPEND ? D : 1];
   FD_SHARED int last;
   const int hg = blockX(), split = blockY();
   const int head0 = hg * GROUP, kvh = head0 / qPerKv;
@@ -383,6 +396,25 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     waveBarrier();
     normRopeWave(q[g], qNorm, zeroCentered, eps, D, rotary, theta, pos);
   }
+  // APPEND: this chunk ends at the token's own position, whose key and
+  // value come from kIn / vIn (the last wave: idle above when GROUP < 8).
+  const bool newest = APPEND && end == len;
+  if (APPEND && newest && wave == kWaves - 1) {
+    const int64_t src = static_cast<int64_t>(kvh) * D;
+    for (int i = lane; i < D; i += kWaveSize) {
+      kNew[i] = kIn[src + i];
+      vNew[i] = vIn[src + i];
+    }
+    waveBarrier();
+    normRopeWave(kNew, kNorm, zeroCentered, eps, D, rotary, theta, pos);
+    if (head0 % qPerKv == 0) { // one writer per KV head
+      const int64_t dst = (static_cast<int64_t>(pos) * hkv + kvh) * D;
+      for (int i = lane; i < D; i += kWaveSize) {
+        kCacheOut[dst + i] = kNew[i];
+        vCacheOut[dst + i] = vNew[i];
+      }
+    }
+  }
   barrier();
   const float scale = 1.0f / sqrtF(static_cast<float>(D));
   float qr[GROUP][kPer], acc[GROUP][kPer], m[GROUP], l[GROUP];
@@ -397,16 +429,9 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
     m[g] = negInf();
     l[g] = 0.0f;
   }
-#pragma unroll 2
-  for (int p = begin + wave; p < end; p += kWaves) {
-    const int64_t row = (static_cast<int64_t>(p) * hkv + kvh) * D;
-    float kx[kPer], vx[kPer];
-#pragma unroll
-    for (int e = 0; e < kPer; ++e) {
-      const int j = e * kWaveSize + lane;
-      kx[e] = j < D ? kCache[row + j] : 0.0f;
-      vx[e] = j < D ? vCache[row + j] : 0.0f;
-    }
+  // One position's key and value rows (kPer values a lane) into the
+  // wave's online softmax of each of its GROUP heads.
+  auto attend = [&](const float(&kx)[kPer], const float(&vx)[kPer]) {
 #pragma unroll
     for (int g = 0; g < GROUP; ++g) {
       float s = 0.0f;
@@ -424,6 +449,29 @@ FD_GLOBAL void FD_LAUNCH_BOUNDS(THREADS)
       }
       m[g] = mNew;
     }
+  };
+  const int cacheEnd = newest ? pos : end; // APPEND: pos from kNew / vNew
+#pragma unroll 2
+  for (int p = begin + wave; p < cacheEnd; p += kWaves) {
+    const int64_t row = (static_cast<int64_t>(p) * hkv + kvh) * D;
+    float kx[kPer], vx[kPer];
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+      const int j = e * kWaveSize + lane;
+      kx[e] = j < D ? kCache[row + j] : 0.0f;
+      vx[e] = j < D ? vCache[row + j] : 0.0f;
+    }
+    attend(kx, vx);
+  }
+  if (APPEND && newest && (pos - begin) % kWaves == wave) {
+    float kx[kPer], vx[kPer];
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+      const int j = e * kWaveSize + lane;
+      kx[e] = j < D ? kNew[j] : 0.0f;
+      vx[e] = j < D ? vNew[j] : 0.0f;
+    }
+    attend(kx, vx);
   }
   // Merge the waves (a wave without positions has max -inf and adds 0).
   if (lane == 0) {

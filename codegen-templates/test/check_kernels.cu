@@ -2003,6 +2003,77 @@ void checkAttention(int hkv, int qPerKv, int rotary, bool gate, bool zc,
   reportExact(what, doneLeft == 0);
 }
 
+/// attention_decode with the append folded in (APPEND, fd-fuse-kv-append)
+/// against kv_append + attention_decode on the same inputs, `tokens` steps
+/// after `prefilled` positions: each step's output (poisoned first), and at
+/// the end both caches, bit for bit; the finished-block counts back at 0.
+template <int D, int GROUP, int SPLITS>
+void checkAttentionAppend(int hkv, int qPerKv, int rotary, bool gate, bool zc,
+                          int tokens, int prefilled = 0, int minChunk = 8) {
+  const int hq = hkv * qPerKv, d = D, groups = hq / GROUP;
+  const int maxCtx = prefilled + tokens;
+  const size_t cacheSize = static_cast<size_t>(maxCtx) * hkv * d;
+  const float theta = 1e7f, eps = 1e-6f;
+  std::vector<uint16_t> qNorm = randomBf16(d, 0.1f),
+                        kNorm = randomBf16(d, 0.1f);
+  DeviceBuffer<uint16_t> dqn(qNorm), dkn(kNorm);
+  // Positions past the prefilled ones hold random values too: a block
+  // that read the position it appends would see them.
+  std::vector<float> k0 = randomF(cacheSize, 1.0f), v0 = randomF(cacheSize, 1.0f);
+  DeviceBuffer<float> kA(k0), vA(v0), kB(k0), vB(v0),
+      pA(static_cast<size_t>(hq) * SPLITS * (d + 2)),
+      pB(static_cast<size_t>(hq) * SPLITS * (d + 2));
+  DeviceBuffer<uint32_t> doneA(static_cast<size_t>(groups)),
+      doneB(static_cast<size_t>(groups));
+  CHECK(cudaMemset(doneA.ptr, 0, groups * sizeof(uint32_t)));
+  CHECK(cudaMemset(doneB.ptr, 0, groups * sizeof(uint32_t)));
+  const int qStride = gate ? 2 * d : d;
+  bool outsEqual = true, finite = true;
+  int doneLeft = 0;
+  for (int pos = prefilled; pos < maxCtx; ++pos) {
+    std::vector<float> q = randomF(static_cast<size_t>(hq) * qStride, 1.0f),
+                       k = randomF(static_cast<size_t>(hkv) * d, 1.0f),
+                       v = randomF(static_cast<size_t>(hkv) * d, 1.0f);
+    std::vector<int32_t> p = {pos};
+    DeviceBuffer<float> dq(q), dkin(k), dvin(v);
+    DeviceBuffer<int32_t> dpos(p);
+    DeviceBuffer<uint16_t> outA(static_cast<size_t>(hq) * d),
+        outB(static_cast<size_t>(hq) * d);
+    fd::kernels::kv_append<128, D>
+        <<<(hkv + 3) / 4, 128>>>(dkin.ptr, dvin.ptr, dkn.ptr, zc, eps, rotary,
+                                 theta, dpos.ptr, kA.ptr, vA.ptr, hkv, d);
+    CHECK_LAUNCH();
+    fd::kernels::attention_decode<256, D, GROUP, SPLITS>
+        <<<dim3(groups, SPLITS), 256>>>(
+            dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, kA.ptr, vA.ptr,
+            pA.ptr, doneA.ptr, outA.ptr, hkv, qPerKv, gate, minChunk);
+    CHECK_LAUNCH();
+    fd::kernels::attention_decode<256, D, GROUP, SPLITS, 1>
+        <<<dim3(groups, SPLITS), 256>>>(
+            dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, kB.ptr, vB.ptr,
+            pB.ptr, doneB.ptr, outB.ptr, hkv, qPerKv, gate, minChunk, dkin.ptr,
+            dvin.ptr, dkn.ptr, kB.ptr, vB.ptr);
+    CHECK_LAUNCH();
+    for (uint32_t c : doneB.read()) {
+      doneLeft += c != 0;
+    }
+    for (uint16_t o : outB.read()) {
+      finite &= std::isfinite(fromBf16(o));
+    }
+    outsEqual &= sameBits(outA, outB);
+  }
+  char what[220];
+  std::snprintf(what, sizeof what,
+                "attention_decode<APPEND> = kv_append + attention_decode hq=%d "
+                "hkv=%d d=%d group=%d splits=%d min chunk %d, positions "
+                "%d..%d (out %s, caches %s)",
+                hq, hkv, d, GROUP, SPLITS, minChunk, prefilled, maxCtx - 1,
+                outsEqual ? "=" : "DIFFER",
+                sameBits(kA, kB) && sameBits(vA, vB) ? "=" : "DIFFER");
+  reportExact(what, finite && outsEqual && sameBits(kA, kB) &&
+                        sameBits(vA, vB) && doneLeft == 0);
+}
+
 /// The router's inputs in float: rms_norm writing float, gemv_bf16 reading
 /// float activations.
 void checkFloatRouterPath(int e, int h) {
@@ -2322,6 +2393,17 @@ int main(int argc, char **argv) {
   checkAttention<32, 2, 32>(2, 2, 8, true, true, 300);      // tiny
   checkAttention<16, 2, 4>(2, 2, 16, false, false, 7);
   checkAttention<128, 8, 64>(4, 8, 128, false, true, 2, 700); // Qwen3-30B
+  // The append folded in: one chunk (no partials), several splits, a
+  // whole group per block (wave 7 normalises q and then k), every KV
+  // head's first group writing, long contexts and the tiny shapes.
+  checkAttentionAppend<256, 4, 64>(2, 8, 64, true, true, 5);
+  checkAttentionAppend<256, 4, 64>(2, 8, 64, true, true, 3, 500);
+  checkAttentionAppend<256, 4, 64>(2, 8, 64, true, true, 2, 4094, 64);
+  checkAttentionAppend<256, 4, 64>(2, 8, 64, true, true, 3, 140, 32);
+  checkAttentionAppend<256, 8, 16>(2, 8, 64, true, true, 2, 300);
+  checkAttentionAppend<32, 2, 32>(2, 2, 8, true, true, 40);
+  checkAttentionAppend<16, 2, 4>(2, 2, 16, false, false, 7);
+  checkAttentionAppend<128, 8, 64>(4, 8, 128, false, true, 2, 700);
   checkFloatRouterPath(256, 2048);
   // 24 links x 8 MiB of weights: more than the L2 of an H100 or H200.
   checkOverlapChain(2048, 24, quick ? 2 : 20);

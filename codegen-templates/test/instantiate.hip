@@ -112,11 +112,15 @@ template __global__ void kv_append<64, 256>(const float *, const float *, const 
                                             int, int);
 // Qwen3.5-35B-A3B: 4 of the 8 query heads per KV head of dim 256 in a
 // block, 64 splits.
-template __global__ void attention_decode<256, 256, 4, 64>(const float *, const uint16_t *, int,
-                                                           float, int, float, const int32_t *,
-                                                           const float *, const float *, float *,
-                                                           uint32_t *, uint16_t *, int, int, int,
-                                                           int);
+template __global__ void attention_decode<256, 256, 4, 64>(
+    const float *, const uint16_t *, int, float, int, float, const int32_t *, const float *,
+    const float *, float *, uint32_t *, uint16_t *, int, int, int, int, const float *,
+    const float *, const uint16_t *, float *, float *);
+// kv_append folded in (fd-fuse-kv-append).
+template __global__ void attention_decode<256, 256, 4, 64, 1>(
+    const float *, const uint16_t *, int, float, int, float, const int32_t *, const float *,
+    const float *, float *, uint32_t *, uint16_t *, int, int, int, int, const float *,
+    const float *, const uint16_t *, float *, float *);
 
 } // namespace fd::kernels
 

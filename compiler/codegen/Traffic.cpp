@@ -81,11 +81,17 @@ std::vector<TrafficItem> launchTraffic(ModuleOp module, fdk::LaunchOp launch) {
     }
     items.push_back({category, bytes, perPosition});
   };
-  // A buffer both read and written counts once (read-modify-write below).
-  llvm::SmallPtrSet<Operation *, 16> seen;
+  // A buffer both read and written counts once (read-modify-write below),
+  // except a KV cache: written at one position, read at every one
+  // (attention_decode with the append folded in does both).
+  llvm::SmallPtrSet<Operation *, 16> seen, kvWritten;
   auto visit = [&](Attribute ref, bool written) {
     fdk::BufferOp b = bufferOf(ref);
-    if (!b || !seen.insert(b).second) {
+    if (!b) {
+      return;
+    }
+    const bool kv = b.getKind() == fdk::BufferKind::kv_cache;
+    if (!(kv && written ? kvWritten : seen).insert(b).second) {
       return;
     }
     const int64_t size = static_cast<int64_t>(b.getSize());

@@ -193,6 +193,39 @@ def FuseGdnConvPass : Pass<"fd-fuse-gdn-conv", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseKvAppendPass : Pass<"fd-fuse-kv-append", "mlir::ModuleOp"> {
+  let summary = "Append the token's key and value inside its attention launch";
+  let description = [{
+    A `kv_append` launch whose caches the next `attention_decode` reads at
+    the same position disappears into that launch: `attention_decode` gets
+    `APPEND` = 1, takes the append's key row, value row and key norm as its
+    last inputs and the two caches as its last outputs (they stay inputs
+    too: it reads the earlier positions). The blocks of the chunk that ends
+    at the position normalise and rotate the key with `kv_append`'s
+    function, attend to the new row from shared memory, and the first head
+    group of each KV head writes it to the cache; no block reads the
+    position it writes, and each wave takes its positions in the same
+    order, so the result is bit-identical. One launch and its gap
+    disappear per attention layer. Applied only when the two launches
+    share the norm, RoPE and head scalars and the position buffer, and
+    nothing between them writes the append's inputs.
+
+    Before:
+    ```mlir
+    fdkernel.launch "kv_append" <{MAX_D = 256, THREADS = 64}> ... ins [@a.k, @a.v, @w.k_norm, @io.position] outs [@kv.3.k, @kv.3.v]
+    fdkernel.launch "attention_decode" <{D = 256, GROUP = 4, SPLITS = 64, THREADS = 256}> ...
+        ins [@a.q, @w.q_norm, @io.position, @kv.3.k, @kv.3.v] outs [@a.partials, @s.done, @a.attn]
+    ```
+    After:
+    ```mlir
+    fdkernel.launch "attention_decode" <{APPEND = 1, D = 256, GROUP = 4, SPLITS = 64, THREADS = 256}> ...
+        ins [@a.q, @w.q_norm, @io.position, @kv.3.k, @kv.3.v, @a.k, @a.v, @w.k_norm]
+        outs [@a.partials, @s.done, @a.attn, @kv.3.k, @kv.3.v]
+    ```
+  }];
+  let dependentDialects = ["fd::fdkernel::FDKernelDialect"];
+}
+
 def FuseRouterSharedPass : Pass<"fd-fuse-router-shared", "mlir::ModuleOp"> {
   let summary = "Compute the shared expert's gate/up in the router's launch";
   let description = [{

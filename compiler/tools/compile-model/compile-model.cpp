@@ -120,6 +120,11 @@ cl::opt<bool> fuseGdnConv(
              "the window in a ring of kernel-size slots (fd-fuse-gdn-conv; "
              "default on)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fuseKvAppend(
+    "fuse-kv-append",
+    cl::desc("Append the token's key and value to the KV cache inside its "
+             "attention launch (fd-fuse-kv-append; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fuseRouterShared(
     "fuse-router-shared",
     cl::desc("Compute the shared expert's gate/up in the router's launch, "
@@ -841,6 +846,7 @@ int compileToDirectory(mlir::ModuleOp module, const std::string &refJson,
       {"lm_head_quant", std::string(lmHeadQuant)},
       {"fusions", json::Object{{"residual", bool(fuseResidual)},
                                {"gdn_conv", bool(fuseGdnConv)},
+                               {"kv_append", bool(fuseKvAppend)},
                                {"glu", bool(fuseGlu)},
                                {"router", bool(fuseRouter)},
                                {"router_shared", bool(fuseRouterShared)},
@@ -1018,6 +1024,9 @@ int main(int argc, char **argv) {
     }
     if (fuseGdnConv) {
       pm.addPass(fd::transforms::createFuseGdnConvPass());
+    }
+    if (fuseKvAppend) {
+      pm.addPass(fd::transforms::createFuseKvAppendPass());
     }
     if (fuseHorizontal) {
       pm.addPass(fd::transforms::createFuseHorizontalPass());
