@@ -1868,6 +1868,41 @@ void checkGdnConvFused(int hk, int hv, int dk, int dv, int tokens) {
                         countsZero);
 }
 
+/// One decode step's random attention inputs, on the host and the device:
+/// the q rows ([query | gate] per head when gated: qStride), the token's key
+/// and value rows, and its position.
+struct AttentionStepInputs {
+  std::vector<float> q, k, v;
+  DeviceBuffer<float> dq, dk, dv;
+  DeviceBuffer<int32_t> dpos;
+  AttentionStepInputs(int hq, int hkv, int d, int qStride, int pos)
+      : q(randomF(static_cast<size_t>(hq) * qStride, 1.0f)),
+        k(randomF(static_cast<size_t>(hkv) * d, 1.0f)),
+        v(randomF(static_cast<size_t>(hkv) * d, 1.0f)), dq(q), dk(k), dv(v),
+        dpos(std::vector<int32_t>{pos}) {}
+};
+
+/// The unfused attention step the plan launches by default: kv_append
+/// (the key's norm and RoPE, both rows into the caches at *pos), then
+/// attention_decode over positions 0..*pos; each launch checked.
+template <int D, int GROUP, int SPLITS>
+void appendThenAttend(const float *q, const float *k, const float *v,
+                      const uint16_t *qNorm, const uint16_t *kNorm,
+                      const int32_t *pos, float *kCache, float *vCache,
+                      float *partials, uint32_t *done, uint16_t *out, int hkv,
+                      int qPerKv, int rotary, bool gate, bool zc,
+                      int minChunk) {
+  const float theta = 1e7f, eps = 1e-6f;
+  fd::kernels::kv_append<128, D><<<(hkv + 3) / 4, 128>>>(
+      k, v, kNorm, zc, eps, rotary, theta, pos, kCache, vCache, hkv, D);
+  CHECK_LAUNCH();
+  fd::kernels::attention_decode<256, D, GROUP, SPLITS>
+      <<<dim3(hkv * qPerKv / GROUP, SPLITS), 256>>>(
+          q, qNorm, zc, eps, rotary, theta, pos, kCache, vCache, partials, done,
+          out, hkv, qPerKv, gate, minChunk);
+  CHECK_LAUNCH();
+}
+
 /// KV append + attention decode (GROUP of the qPerKv query heads per KV
 /// head in a block) for `tokens` positions after `prefilled`
 /// ones written straight into the cache (a long context without a step per
@@ -1926,22 +1961,13 @@ void checkAttention(int hkv, int qPerKv, int rotary, bool gate, bool zc,
   int doneLeft = 0;
   const int qStride = gate ? 2 * d : d;
   for (int pos = prefilled; pos < maxCtx; ++pos) {
-    std::vector<float> q = randomF(static_cast<size_t>(hq) * qStride, 1.0f),
-                       k = randomF(static_cast<size_t>(hkv) * d, 1.0f),
-                       v = randomF(static_cast<size_t>(hkv) * d, 1.0f);
-    std::vector<int32_t> p = {pos};
-    DeviceBuffer<float> dq(q), dkin(k), dvin(v);
-    DeviceBuffer<int32_t> dpos(p);
+    const AttentionStepInputs in(hq, hkv, d, qStride, pos);
+    const std::vector<float> &q = in.q, &k = in.k, &v = in.v;
     DeviceBuffer<uint16_t> dout(static_cast<size_t>(hq) * d);
-    fd::kernels::kv_append<128, D>
-        <<<(hkv + 3) / 4, 128>>>(dkin.ptr, dvin.ptr, dkn.ptr, zc, eps, rotary,
-                                 theta, dpos.ptr, dk.ptr, dv.ptr, hkv, d);
-    CHECK_LAUNCH();
-    fd::kernels::attention_decode<256, D, GROUP, SPLITS>
-        <<<dim3(groups, SPLITS), 256>>>(
-            dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, dk.ptr, dv.ptr,
-            dpartials.ptr, ddone.ptr, dout.ptr, hkv, qPerKv, gate, minChunk);
-    CHECK_LAUNCH();
+    appendThenAttend<D, GROUP, SPLITS>(
+        in.dq.ptr, in.dk.ptr, in.dv.ptr, dqn.ptr, dkn.ptr, in.dpos.ptr, dk.ptr,
+        dv.ptr, dpartials.ptr, ddone.ptr, dout.ptr, hkv, qPerKv, rotary, gate,
+        zc, minChunk);
     for (uint32_t c : ddone.read()) {
       doneLeft += c != 0;
     }
@@ -2019,7 +2045,8 @@ void checkAttentionAppend(int hkv, int qPerKv, int rotary, bool gate, bool zc,
   DeviceBuffer<uint16_t> dqn(qNorm), dkn(kNorm);
   // Positions past the prefilled ones hold random values too: a block
   // that read the position it appends would see them.
-  std::vector<float> k0 = randomF(cacheSize, 1.0f), v0 = randomF(cacheSize, 1.0f);
+  std::vector<float> k0 = randomF(cacheSize, 1.0f),
+                     v0 = randomF(cacheSize, 1.0f);
   DeviceBuffer<float> kA(k0), vA(v0), kB(k0), vB(v0),
       pA(static_cast<size_t>(hq) * SPLITS * (d + 2)),
       pB(static_cast<size_t>(hq) * SPLITS * (d + 2));
@@ -2031,28 +2058,18 @@ void checkAttentionAppend(int hkv, int qPerKv, int rotary, bool gate, bool zc,
   bool outsEqual = true, finite = true;
   int doneLeft = 0;
   for (int pos = prefilled; pos < maxCtx; ++pos) {
-    std::vector<float> q = randomF(static_cast<size_t>(hq) * qStride, 1.0f),
-                       k = randomF(static_cast<size_t>(hkv) * d, 1.0f),
-                       v = randomF(static_cast<size_t>(hkv) * d, 1.0f);
-    std::vector<int32_t> p = {pos};
-    DeviceBuffer<float> dq(q), dkin(k), dvin(v);
-    DeviceBuffer<int32_t> dpos(p);
+    const AttentionStepInputs in(hq, hkv, d, qStride, pos);
     DeviceBuffer<uint16_t> outA(static_cast<size_t>(hq) * d),
         outB(static_cast<size_t>(hq) * d);
-    fd::kernels::kv_append<128, D>
-        <<<(hkv + 3) / 4, 128>>>(dkin.ptr, dvin.ptr, dkn.ptr, zc, eps, rotary,
-                                 theta, dpos.ptr, kA.ptr, vA.ptr, hkv, d);
-    CHECK_LAUNCH();
-    fd::kernels::attention_decode<256, D, GROUP, SPLITS>
-        <<<dim3(groups, SPLITS), 256>>>(
-            dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, kA.ptr, vA.ptr,
-            pA.ptr, doneA.ptr, outA.ptr, hkv, qPerKv, gate, minChunk);
-    CHECK_LAUNCH();
+    appendThenAttend<D, GROUP, SPLITS>(
+        in.dq.ptr, in.dk.ptr, in.dv.ptr, dqn.ptr, dkn.ptr, in.dpos.ptr, kA.ptr,
+        vA.ptr, pA.ptr, doneA.ptr, outA.ptr, hkv, qPerKv, rotary, gate, zc,
+        minChunk);
     fd::kernels::attention_decode<256, D, GROUP, SPLITS, 1>
         <<<dim3(groups, SPLITS), 256>>>(
-            dq.ptr, dqn.ptr, zc, eps, rotary, theta, dpos.ptr, kB.ptr, vB.ptr,
-            pB.ptr, doneB.ptr, outB.ptr, hkv, qPerKv, gate, minChunk, dkin.ptr,
-            dvin.ptr, dkn.ptr, kB.ptr, vB.ptr);
+            in.dq.ptr, dqn.ptr, zc, eps, rotary, theta, in.dpos.ptr, kB.ptr,
+            vB.ptr, pB.ptr, doneB.ptr, outB.ptr, hkv, qPerKv, gate, minChunk,
+            in.dk.ptr, in.dv.ptr, dkn.ptr, kB.ptr, vB.ptr);
     CHECK_LAUNCH();
     for (uint32_t c : doneB.read()) {
       doneLeft += c != 0;

@@ -35,7 +35,7 @@ TEST(DeviceCompiler, Gfx1151CodeObjectAndResources) {
   ASSERT_GE(bin->image.size(), 4u);
   EXPECT_EQ(std::string(bin->image.begin(), bin->image.begin() + 4), "\x7f"
                                                                      "ELF");
-  EXPECT_EQ(bin->kernels.size(), 40u);
+  EXPECT_EQ(bin->kernels.size(), 41u);
   for (const KernelResources &k : bin->kernels) {
     EXPECT_GT(k.vgprs, 0) << k.name;
     EXPECT_GT(k.sgprs, 0) << k.name;
@@ -56,7 +56,7 @@ TEST(DeviceCompiler, Sm90CubinAndResources) {
   ASSERT_TRUE(static_cast<bool>(bin)) << llvm::toString(bin.takeError());
   EXPECT_EQ(std::string(bin->image.begin(), bin->image.begin() + 4), "\x7f"
                                                                      "ELF");
-  EXPECT_EQ(bin->kernels.size(), 40u);
+  EXPECT_EQ(bin->kernels.size(), 41u);
   for (const KernelResources &k : bin->kernels) {
     EXPECT_GT(k.registers, 0) << k.name;
     EXPECT_EQ(k.spillStores, 0) << k.name;

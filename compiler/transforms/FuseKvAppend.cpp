@@ -91,7 +91,8 @@ struct FuseKvAppendPass
     attention.setInsAttr(b.getArrayAttr(ins));
     attention.setOutsAttr(b.getArrayAttr(outs));
     attention.setParamsAttr(params.getDictionary(ctx));
-    attention->setLoc(FusedLoc::get(ctx, {append.getLoc(), attention.getLoc()}));
+    attention->setLoc(
+        FusedLoc::get(ctx, {append.getLoc(), attention.getLoc()}));
     append.erase();
     launches[i] = nullptr;
   }
