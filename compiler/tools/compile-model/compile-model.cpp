@@ -123,9 +123,8 @@ cl::opt<bool> fuseGdnConv(
 cl::opt<bool> fuseKvAppend(
     "fuse-kv-append",
     cl::desc("Append the token's key and value to the KV cache inside its "
-             "attention launch (fd-fuse-kv-append; default off until "
-             "check-kernels and the end-to-end check have run it on a GPU)"),
-    cl::init(false), cl::cat(category));
+             "attention launch (fd-fuse-kv-append; default on)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fuseRouterShared(
     "fuse-router-shared",
     cl::desc("Compute the shared expert's gate/up in the router's launch, "
