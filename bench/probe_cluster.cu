@@ -102,6 +102,26 @@ __device__ void updateState(const Layer &l, uint64_t thread, uint64_t threads,
   }
 }
 
+/// The block's xor of every thread's `acc` (stage A's one value); thread 0
+/// gets it.
+__device__ int blockXor(int acc) {
+  __shared__ int red[kThreads / 32];
+  for (int o = 16; o > 0; o /= 2) {
+    acc ^= __shfl_xor_sync(0xffffffffu, acc, o);
+  }
+  if (threadIdx.x % 32 == 0) {
+    red[threadIdx.x / 32] = acc;
+  }
+  __syncthreads();
+  int v = 0;
+  if (threadIdx.x == 0) {
+    for (int i = 0; i < kThreads / 32; ++i) {
+      v ^= red[i];
+    }
+  }
+  return v;
+}
+
 __device__ void waitForPrevious() {
   asm volatile("griddepcontrol.wait;" ::: "memory");
   asm volatile("griddepcontrol.launch_dependents;" :::);
@@ -116,20 +136,8 @@ __global__ void __launch_bounds__(kThreads)
     prefetchWords(l.weights, l.aWords, thread, threads);
     waitForPrevious();
   }
-  __shared__ int red[kThreads / 32];
-  int acc = readWords(l.weights, l.aWords, thread, threads);
-  for (int o = 16; o > 0; o /= 2) {
-    acc ^= __shfl_xor_sync(0xffffffffu, acc, o);
-  }
-  if (threadIdx.x % 32 == 0) {
-    red[threadIdx.x / 32] = acc;
-  }
-  __syncthreads();
+  const int v = blockXor(readWords(l.weights, l.aWords, thread, threads));
   if (threadIdx.x == 0) {
-    int v = 0;
-    for (int i = 0; i < kThreads / 32; ++i) {
-      v ^= red[i];
-    }
     values[blockIdx.x] = v;
   }
 }
@@ -158,7 +166,6 @@ __global__ void __cluster_dims__(kGroup, 1, 1) __launch_bounds__(kThreads)
   const uint64_t thread = blockIdx.x * uint64_t(kThreads) + threadIdx.x;
   const uint64_t threads = gridDim.x * uint64_t(kThreads);
   cg::cluster_group cluster = cg::this_cluster();
-  __shared__ int red[kThreads / 32];
   __shared__ int value;
   if (OVERLAP) {
     prefetchWords(l.weights, l.aWords, thread, threads);
@@ -168,19 +175,8 @@ __global__ void __cluster_dims__(kGroup, 1, 1) __launch_bounds__(kThreads)
   if (AHEAD) {
     first = firstStateWord(l, thread);
   }
-  int acc = readWords(l.weights, l.aWords, thread, threads);
-  for (int o = 16; o > 0; o /= 2) {
-    acc ^= __shfl_xor_sync(0xffffffffu, acc, o);
-  }
-  if (threadIdx.x % 32 == 0) {
-    red[threadIdx.x / 32] = acc;
-  }
-  __syncthreads();
+  const int v = blockXor(readWords(l.weights, l.aWords, thread, threads));
   if (threadIdx.x == 0) {
-    int v = 0;
-    for (int i = 0; i < kThreads / 32; ++i) {
-      v ^= red[i];
-    }
     value = v;
   }
   cluster.sync(); // every block's value written
@@ -266,19 +262,10 @@ int main(int argc, char **argv) {
       return l;
     };
     auto time = [&](const char *name, auto capture) {
-      cudaGraph_t graph;
-      CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-      for (int i = 0; i < layers; ++i) {
-        capture(layerAt(i));
-      }
-      CHECK(cudaStreamEndCapture(stream, &graph));
-      cudaGraphExec_t exec;
-      CHECK(cudaGraphInstantiate(&exec, graph, 0));
-      const double ms = medianEventMs(
-          stream, [&] { CHECK(cudaGraphLaunch(exec, stream)); }, 23, 3);
-      CHECK(cudaGraphExecDestroy(exec));
-      CHECK(cudaGraphDestroy(graph));
-      const double us = ms * 1000.0 / layers;
+      // A step of `layers` layers in one graph, 20 replays after 3.
+      const double us = graphMicrosPerLaunch(
+          stream, layers,
+          [&](int i, cudaStream_t) { capture(layerAt(i)); }, 23, 3);
       char share[48] = "";
       if (!empty) {
         std::snprintf(share, sizeof share, " (%.1f %% of the floor)",

@@ -41,10 +41,11 @@ double medianEventMs(cudaStream_t stream, Step step, int runs, int skip) {
 }
 
 /// A graph of `launches` captured from capture(i, stream) on `stream`,
-/// replayed 9 times after 2 uncounted; the median's µs per launch.
+/// replayed `runs` times of which the first `skip` are not counted; the
+/// median's µs per launch (per capture call).
 template <typename Capture>
-double graphMicrosPerLaunch(cudaStream_t stream, int launches,
-                            Capture capture) {
+double graphMicrosPerLaunch(cudaStream_t stream, int launches, Capture capture,
+                            int runs = 9, int skip = 2) {
   cudaGraph_t graph;
   CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
   for (int i = 0; i < launches; ++i) {
@@ -55,7 +56,7 @@ double graphMicrosPerLaunch(cudaStream_t stream, int launches,
   cudaGraphExec_t exec;
   CHECK(cudaGraphInstantiate(&exec, graph, 0));
   const double ms = medianEventMs(
-      stream, [&] { CHECK(cudaGraphLaunch(exec, stream)); }, 9, 2);
+      stream, [&] { CHECK(cudaGraphLaunch(exec, stream)); }, runs, skip);
   CHECK(cudaGraphExecDestroy(exec));
   CHECK(cudaGraphDestroy(graph));
   return ms * 1000.0 / launches;
